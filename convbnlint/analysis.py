@@ -1,0 +1,179 @@
+"""Pure functions over :class:`~convbnlint.facts.ModuleFacts`.
+
+The question for a biased layer ``S``: where can the output of the module object
+created at ``S`` go?  Its object may be referred to directly (the constructor
+call) or through holders bound to it.  Each occurrence of such a reference is
+either harmless, a binding (aliasing), an item of a container (its output goes to
+the next item, or for the last item to wherever the container's output goes), a
+call (its output goes to that invocation's consumers) or an escape.
+
+``S`` is redundant-biased when every possible consumer of every output is known,
+there is at least one, and each consumer is definitely a cancelling norm (or a
+container whose first item is one).  Unknown anywhere means no finding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from convbnlint.catalog import Role
+from convbnlint.facts import (
+    ESCAPE,
+    Consumer,
+    Escape,
+    HolderRef,
+    ModuleFacts,
+    Ref,
+    SiteRef,
+    UnknownRef,
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    site: int
+    norms: tuple[int, ...]  # the cancelling norm sites that receive the output
+
+
+class Analysis:
+    def __init__(self, facts: ModuleFacts) -> None:
+        self.facts = facts
+        self._objects: dict[Ref, frozenset[int] | None] = {}
+        self._aliases: dict[int, list[Ref]] | None = None
+
+    # -- what a reference may denote
+    def objects(self, ref: Ref, _active: frozenset[Ref] = frozenset()) -> frozenset[int] | None:
+        """The sites whose objects ``ref`` may denote; None when not fully known."""
+        if isinstance(ref, SiteRef):
+            return frozenset({ref.site})
+        if isinstance(ref, UnknownRef):
+            return None
+        if ref in self._objects:
+            return self._objects[ref]
+        if ref in _active:
+            return None
+        holder = ref.holder
+        result: frozenset[int] | None = frozenset()
+        if self._is_dynamic(holder):
+            result = None
+        bindings = self.facts.bindings.get(holder, [])
+        if not bindings:
+            result = None
+        for bound in bindings:
+            if result is None:
+                break
+            objs = self.objects(bound, _active | {ref})
+            result = None if objs is None else result | objs
+        if not _active:
+            self._objects[ref] = result
+        return result
+
+    def _is_dynamic(self, holder: tuple) -> bool:
+        return holder[0] == "attr" and ("attr", holder[1]) in self.facts.dynamic_holders
+
+    def aliases(self, site: int) -> list[Ref]:
+        """Every reference that may denote the object created at ``site``."""
+        if self._aliases is None:
+            table: dict[int, list[Ref]] = {}
+            for holder in self.facts.bindings:
+                ref = HolderRef(holder)
+                for obj in self._may_objects(ref):
+                    table.setdefault(obj, []).append(ref)
+            self._aliases = table
+        return [SiteRef(site), *self._aliases.get(site, [])]
+
+    def _may_objects(self, ref: Ref, _seen: frozenset[Ref] = frozenset()) -> set[int]:
+        """Sites a reference may denote, ignoring unknown parts (over-approximation)."""
+        if isinstance(ref, SiteRef):
+            return {ref.site}
+        if isinstance(ref, UnknownRef) or ref in _seen:
+            return set()
+        out: set[int] = set()
+        for bound in self.facts.bindings.get(ref.holder, []):
+            out |= self._may_objects(bound, _seen | {ref})
+        return out
+
+    # -- where outputs go
+    def output_consumers(
+        self, site: int, _active: frozenset[int] = frozenset()
+    ) -> set[Consumer] | None:
+        """Consumers of the outputs of ``site``'s object; None when any escapes."""
+        if site in _active:
+            return None
+        active = _active | {site}
+        consumers: set[Consumer] = set()
+        for ref in self.aliases(site):
+            if isinstance(ref, HolderRef) and self._is_dynamic(ref.holder):
+                return None
+            for use in self.facts.uses.get(ref, ()):
+                kind = use[0]
+                if kind in ("bind", "harmless"):
+                    continue
+                if kind == "escape":
+                    return None
+                if kind == "item":
+                    _, seq, index = use
+                    items = self.facts.sites[seq].items
+                    if items is None:
+                        return None
+                    if index + 1 < len(items):
+                        consumers.add(items[index + 1])
+                    else:
+                        inner = self.output_consumers(seq, active)
+                        if inner is None:
+                            return None
+                        consumers |= inner
+                elif kind == "call":
+                    inv = self.facts.invocations[use[1]]
+                    if ESCAPE in inv.consumers:
+                        return None
+                    consumers |= inv.consumers
+                else:  # pragma: no cover - defensive
+                    return None
+        return consumers
+
+    # -- what a consumer is
+    def first_norms(self, ref: Consumer, _depth: int = 0) -> tuple[int, ...] | None:
+        """The cancelling-norm sites ``ref`` starts with, or None if not always one."""
+        if isinstance(ref, (Escape, UnknownRef)) or _depth > 20:
+            return None
+        objs = self.objects(ref)
+        if not objs:
+            return None
+        norms: list[int] = []
+        for obj in sorted(objs):
+            site = self.facts.sites[obj]
+            if site.spec.role is Role.CANCELLING_NORM:
+                norms.append(obj)
+            elif site.spec.role is Role.SEQUENTIAL and site.items:
+                inner = self.first_norms(site.items[0], _depth + 1)
+                if inner is None:
+                    return None
+                norms.extend(inner)
+            else:
+                return None
+        return tuple(norms)
+
+    # -- the question
+    def redundant_bias(self, site: int) -> Finding | None:
+        spec_site = self.facts.sites[site]
+        if spec_site.spec.role is not Role.BIASED or not spec_site.bias.enabled:
+            return None
+        consumers = self.output_consumers(site)
+        if not consumers:
+            return None
+        norms: list[int] = []
+        for consumer in consumers:
+            found = self.first_norms(consumer)
+            if found is None:
+                return None
+            norms.extend(found)
+        return Finding(site, tuple(sorted(set(norms))))
+
+    def findings(self) -> list[Finding]:
+        out = []
+        for sid in sorted(self.facts.sites):
+            finding = self.redundant_bias(sid)
+            if finding is not None:
+                out.append(finding)
+        return out

@@ -1,0 +1,82 @@
+"""Layer catalogs: pure data describing framework classes.
+
+A catalog says which classes create a layer with a bias (and where that bias
+argument sits), which normalizations subtract a per-channel mean (and so cancel
+such a bias), and which classes are ordered containers.  The engine never names a
+framework; it only asks the catalog.  A new framework (Keras, Flax, Paddle) is a
+new module in this package registered in :data:`CATALOGS`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Role(str, Enum):
+    """What a catalogued class does, as far as the analysis cares."""
+
+    BIASED = "biased"  # a layer with an optional per-channel bias (conv, linear)
+    CANCELLING_NORM = "cancelling_norm"  # subtracts a per-channel mean
+    SEQUENTIAL = "sequential"  # calls its positional children in order
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One framework class.
+
+    ``qualname`` is the canonical dotted name; ``aliases`` are other import paths
+    of the same class.  For ``Role.BIASED`` layers, ``bias_param`` names the bias
+    argument, ``bias_index`` is its 0-based positional slot (``None`` when it is
+    keyword-only) and ``bias_default`` whether it is on when absent.  ``family``
+    groups layers for rule selection ("conv", "linear").
+    """
+
+    qualname: str
+    role: Role
+    family: str = ""
+    bias_param: str = "bias"
+    bias_index: int | None = None
+    bias_default: bool = True
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.qualname.rsplit(".", 1)[-1]
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """A framework's layer table plus the byte tokens that prefilter files."""
+
+    framework: str
+    specs: tuple[LayerSpec, ...]
+    # A file none of whose bytes contain any of these cannot hold a finding.
+    prefilter_tokens: tuple[bytes, ...]
+    by_name: dict[str, LayerSpec] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        table: dict[str, LayerSpec] = {}
+        for spec in self.specs:
+            table[spec.qualname] = spec
+            for alias in spec.aliases:
+                table[alias] = spec
+        object.__setattr__(self, "by_name", table)
+
+    def lookup(self, qualname: str) -> LayerSpec | None:
+        return self.by_name.get(qualname)
+
+
+def merge(*catalogs: Catalog) -> Catalog:
+    specs: list[LayerSpec] = []
+    tokens: list[bytes] = []
+    for cat in catalogs:
+        specs.extend(cat.specs)
+        tokens.extend(t for t in cat.prefilter_tokens if t not in tokens)
+    return Catalog("+".join(c.framework for c in catalogs), tuple(specs), tuple(tokens))
+
+
+def default_catalog() -> Catalog:
+    from convbnlint.catalog import torch
+
+    return torch.CATALOG

@@ -1,0 +1,1042 @@
+"""One pass over a parsed module that records *facts*, not diagnostics.
+
+The walker records:
+
+* every call of a catalogued class as a :class:`Site` (its spec, bias state and,
+  for containers, its ordered items);
+* *holders*: places that hold a module object — ``self.<attr>`` of a class (per
+  family of classes related by inheritance inside the module) and local names
+  assigned a layer — with everything ever bound to them;
+* every occurrence of a site or holder with the context it occurs in (bound to a
+  holder, an item of a container, called, a harmless attribute read, or anything
+  else, which is an *escape*);
+* *invocations* (calls of a module object) and, through a small flow-sensitive
+  reaching-definitions pass over each function body, where their output goes:
+  the sole input of another module call, or anywhere else (escape).
+
+Anything the walker does not model is an escape, so the analysis stays sound:
+unknown means no finding.  The analysis over these facts lives in
+:mod:`convbnlint.analysis` and never touches libcst.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Union
+
+import libcst as cst
+from libcst.metadata import (
+    CodeRange,
+    MetadataWrapper,
+    PositionProvider,
+    QualifiedNameProvider,
+    QualifiedNameSource,
+)
+
+from libcst.metadata.base_provider import LazyValue
+
+from convbnlint.catalog import Catalog, LayerSpec, Role
+from convbnlint.types import Bias, Span
+
+# --------------------------------------------------------------------------- refs
+
+
+@dataclass(frozen=True)
+class SiteRef:
+    site: int
+
+
+@dataclass(frozen=True)
+class HolderRef:
+    holder: tuple[str, int, str]  # ("attr", family, name) or ("local", scope, name)
+
+
+@dataclass(frozen=True)
+class UnknownRef:
+    pass
+
+
+UNKNOWN = UnknownRef()
+Ref = Union[SiteRef, HolderRef, UnknownRef]
+
+
+@dataclass(frozen=True)
+class Escape:
+    pass
+
+
+ESCAPE = Escape()
+Consumer = Union[SiteRef, HolderRef, UnknownRef, Escape]
+
+# Use kinds
+BIND = ("bind",)
+HARMLESS = ("harmless",)
+ESCAPED = ("escape",)
+
+
+def item_use(seq: int, index: int) -> tuple[str, int, int]:
+    return ("item", seq, index)
+
+
+def call_use(inv: int) -> tuple[str, int]:
+    return ("call", inv)
+
+
+@dataclass
+class Site:
+    id: int
+    spec: LayerSpec
+    bias: Bias = Bias.UNKNOWN
+    items: tuple[Ref, ...] | None = None  # containers only; None when not static
+    span: Span | None = None
+
+
+@dataclass
+class Invocation:
+    id: int
+    callee: Ref
+    consumers: set[Consumer] = field(default_factory=set)
+
+
+@dataclass
+class ModuleFacts:
+    sites: dict[int, Site] = field(default_factory=dict)
+    uses: dict[Ref, set[tuple]] = field(default_factory=dict)
+    bindings: dict[tuple, list[Ref]] = field(default_factory=dict)
+    invocations: dict[int, Invocation] = field(default_factory=dict)
+    dynamic_holders: set[tuple] = field(default_factory=set)
+
+
+# --------------------------------------------------------------------------- contexts
+# A context says where an expression's value goes.
+
+
+@dataclass(frozen=True)
+class Ctx:
+    kind: str  # escape | discard | bind | item | sole_input | callee | def | harmless
+    ref: Ref | None = None  # sole_input: the consuming module
+    seq: int = -1  # item
+    index: int = -1  # item
+    inv: int = -1  # callee
+
+
+C_ESCAPE = Ctx("escape")
+C_DISCARD = Ctx("discard")
+C_BIND = Ctx("bind")
+C_DEF = Ctx("def")
+C_HARMLESS = Ctx("harmless")
+
+# Attribute reads on a module object that route its output somewhere else.
+_OUTPUT_ATTRS = frozenset(
+    {"forward", "__call__", "_conv_forward", "register_forward_hook", "_call_impl"}
+)
+# Attribute reads and method calls on a tensor that do not depend on its values.
+_TENSOR_META_ATTRS = frozenset({"shape", "dtype", "device", "ndim", "is_cuda", "requires_grad"})
+_TENSOR_META_METHODS = frozenset({"size", "dim"})
+# Methods of nn.Module that enumerate submodules: reading them does not call them.
+_SELF_HARMLESS = frozenset(
+    {"modules", "named_modules", "children", "named_children", "parameters", "named_parameters"}
+)
+_DYNAMIC_SELF = frozenset({"__dict__", "_modules"})
+_LOOP_PASSES = 3
+
+Env = dict[str, frozenset[int]]
+
+
+def _merge(*envs: Env | None) -> Env | None:
+    live = [e for e in envs if e is not None]
+    if not live:
+        return None
+    out: dict[str, frozenset[int]] = {}
+    for env in live:
+        for name, defs in env.items():
+            out[name] = out.get(name, frozenset()) | defs
+    return out
+
+
+def _string_value(node: cst.BaseExpression) -> str | None:
+    if isinstance(node, cst.SimpleString):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    return None
+
+
+# --------------------------------------------------------------------------- scope pre-scan
+
+
+@dataclass
+class ScopeInfo:
+    simple_rhs: dict[str, list[cst.BaseExpression]] = field(default_factory=dict)
+    complex_bound: set[str] = field(default_factory=set)
+    closure_names: set[str] = field(default_factory=set)
+
+
+def _target_names(target: cst.BaseExpression) -> Iterator[str]:
+    if isinstance(target, cst.Name):
+        yield target.value
+    elif isinstance(target, (cst.Tuple, cst.List)):
+        for el in target.elements:
+            yield from _target_names(el.value)
+    elif isinstance(target, cst.StarredElement):
+        yield from _target_names(target.value)
+
+
+def _names_in(node: cst.CSTNode) -> set[str]:
+    """Every identifier read anywhere below ``node`` (attribute names excluded)."""
+    found: set[str] = set()
+
+    class _V(cst.CSTVisitor):
+        def visit_Attribute(self, n: cst.Attribute) -> bool:
+            n.value.visit(self)
+            return False
+
+        def visit_Arg(self, n: cst.Arg) -> bool:
+            n.value.visit(self)
+            return False
+
+        def visit_Name(self, n: cst.Name) -> None:
+            found.add(n.value)
+
+    node.visit(_V())
+    return found
+
+
+def _nested_bound(node: cst.CSTNode) -> set[str]:
+    """Names a nested scope binds itself (parameters, comprehension targets)."""
+    bound: set[str] = set()
+    if isinstance(node, (cst.FunctionDef, cst.Lambda)):
+        params = node.params
+        for p in (*params.posonly_params, *params.params, *params.kwonly_params):
+            bound.add(p.name.value)
+        for star in (params.star_arg, params.star_kwarg):
+            if isinstance(star, cst.Param):
+                bound.add(star.name.value)
+    if isinstance(node, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
+        comp: cst.CompFor | None = node.for_in
+        while comp is not None:
+            bound.update(_target_names(comp.target))
+            comp = comp.inner_for_in
+    return bound
+
+
+_NESTED = (
+    cst.FunctionDef,
+    cst.ClassDef,
+    cst.Lambda,
+    cst.ListComp,
+    cst.SetComp,
+    cst.GeneratorExp,
+    cst.DictComp,
+)
+
+
+def prescan(body: Sequence[cst.CSTNode], params: Iterable[str] = ()) -> ScopeInfo:
+    """Classify the names bound in one scope (not descending into nested scopes)."""
+    info = ScopeInfo()
+    info.complex_bound.update(params)
+
+    class _V(cst.CSTVisitor):
+        def _nested(self, node: cst.CSTNode) -> bool:
+            info.closure_names.update(_names_in(node) - _nested_bound(node))
+            return False
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            info.complex_bound.add(node.name.value)
+            for dec in node.decorators:
+                dec.visit(self)
+            return self._nested(node)
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+            info.complex_bound.add(node.name.value)
+            return self._nested(node)
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return self._nested(node)
+
+        def visit_ListComp(self, node: cst.ListComp) -> bool:
+            return self._nested(node)
+
+        def visit_SetComp(self, node: cst.SetComp) -> bool:
+            return self._nested(node)
+
+        def visit_GeneratorExp(self, node: cst.GeneratorExp) -> bool:
+            return self._nested(node)
+
+        def visit_DictComp(self, node: cst.DictComp) -> bool:
+            return self._nested(node)
+
+        def visit_Assign(self, node: cst.Assign) -> None:
+            for t in node.targets:
+                if isinstance(t.target, cst.Name):
+                    info.simple_rhs.setdefault(t.target.value, []).append(node.value)
+                else:
+                    info.complex_bound.update(_target_names(t.target))
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            if isinstance(node.target, cst.Name) and node.value is not None:
+                info.simple_rhs.setdefault(node.target.value, []).append(node.value)
+            else:
+                info.complex_bound.update(_target_names(node.target))
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            info.complex_bound.update(_target_names(node.target))
+
+        def visit_For(self, node: cst.For) -> None:
+            info.complex_bound.update(_target_names(node.target))
+
+        def visit_WithItem(self, node: cst.WithItem) -> None:
+            if node.asname is not None:
+                info.complex_bound.update(_target_names(node.asname.name))
+
+        def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+            if node.name is not None:
+                info.complex_bound.update(_target_names(node.name.name))
+
+        def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+            info.complex_bound.update(_target_names(node.target))
+
+        def visit_Del(self, node: cst.Del) -> None:
+            info.complex_bound.update(_target_names(node.target))
+
+        def visit_ImportAlias(self, node: cst.ImportAlias) -> None:
+            name = node.asname.name if node.asname else node.name
+            if isinstance(name, cst.Name):
+                info.complex_bound.add(name.value)
+            elif isinstance(name, cst.Attribute):
+                root: cst.BaseExpression = name
+                while isinstance(root, cst.Attribute):
+                    root = root.value
+                if isinstance(root, cst.Name):
+                    info.complex_bound.add(root.value)
+
+        def visit_Global(self, node: cst.Global) -> None:
+            for n in node.names:
+                info.complex_bound.add(n.name.value)
+                info.closure_names.add(n.name.value)
+
+        def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
+            for n in node.names:
+                info.complex_bound.add(n.name.value)
+                info.closure_names.add(n.name.value)
+
+        def visit_MatchAs(self, node: cst.MatchAs) -> None:
+            if node.name is not None:
+                info.complex_bound.add(node.name.value)
+
+        def visit_MatchStar(self, node: cst.MatchStar) -> None:
+            if node.name is not None:
+                info.complex_bound.add(node.name.value)
+
+    visitor = _V()
+    for stmt in body:
+        stmt.visit(visitor)
+    return info
+
+
+# --------------------------------------------------------------------------- builder
+
+
+class FactBuilder:
+    """Walks a module and fills a :class:`ModuleFacts`."""
+
+    def __init__(self, wrapper: MetadataWrapper, catalog: Catalog) -> None:
+        self.wrapper = wrapper
+        self.module = wrapper.module
+        self.catalog = catalog
+        self.qnames = wrapper.resolve(QualifiedNameProvider)
+        self._positions: dict[cst.CSTNode, CodeRange] | None = None
+        self.facts = ModuleFacts()
+        self.site_nodes: dict[int, cst.Call] = {}
+        self._site_ids: dict[cst.Call, int] = {}
+        self._inv_ids: dict[cst.Call, int] = {}
+        self._scope_ids: dict[cst.CSTNode, int] = {}
+        self._families: dict[str, int] = {}
+
+    # -- public
+    def build(self) -> ModuleFacts:
+        self._assign_families()
+        scope = _Scope(self, self._scope_id(self.module), prescan(self.module.body), None, None)
+        scope.run_body(self.module.body)
+        return self.facts
+
+    def span(self, site: int) -> Span:
+        if self._positions is None:
+            self._positions = dict(self.wrapper.resolve(PositionProvider))
+        rng = self._positions[self.site_nodes[site]]
+        return Span(rng.start.line, rng.start.column + 1, rng.end.line, rng.end.column + 1)
+
+    # -- identities
+    def _scope_id(self, node: cst.CSTNode) -> int:
+        return self._scope_ids.setdefault(node, len(self._scope_ids))
+
+    def _assign_families(self) -> None:
+        """Classes related by inheritance inside this module share ``self`` attributes."""
+        classes = [s for s in self.module.body if isinstance(s, cst.ClassDef)]
+        parent: dict[str, str] = {c.name.value: c.name.value for c in classes}
+
+        def find(x: str) -> str:
+            while parent[x] != x:
+                parent[x] = parent[parent[x]]
+                x = parent[x]
+            return x
+
+        for cls in classes:
+            for base in cls.bases:
+                if isinstance(base.value, cst.Name) and base.value.value in parent:
+                    parent[find(cls.name.value)] = find(base.value.value)
+        roots: dict[str, int] = {}
+        for name in parent:
+            self._families[name] = roots.setdefault(find(name), len(roots))
+
+    def family_of(self, cls: cst.ClassDef, nested_counter: list[int]) -> int:
+        if cls.name.value in self._families and cls in self.module.body:
+            return self._families[cls.name.value]
+        nested_counter[0] += 1
+        return 10_000 + self._scope_id(cls)
+
+    # -- resolution
+    def spec_of(self, func: cst.BaseExpression) -> LayerSpec | None:
+        names = self.qnames.get(func)
+        if isinstance(names, LazyValue):
+            names = names()
+        if not names:
+            return None
+        specs = set()
+        for qn in names:
+            if qn.source is not QualifiedNameSource.IMPORT:
+                return None
+            spec = self.catalog.lookup(qn.name)
+            if spec is None:
+                return None
+            specs.add(spec)
+        return specs.pop() if len(specs) == 1 else None
+
+    def site_for(self, call: cst.Call, spec: LayerSpec) -> int:
+        sid = self._site_ids.get(call)
+        if sid is None:
+            sid = len(self._site_ids)
+            self._site_ids[call] = sid
+            self.site_nodes[sid] = call
+            self.facts.sites[sid] = Site(sid, spec, bias=bias_state(call, spec))
+        return sid
+
+    def inv_for(self, call: cst.Call, callee: Ref) -> Invocation:
+        iid = self._inv_ids.get(call)
+        if iid is None:
+            iid = len(self._inv_ids)
+            self._inv_ids[call] = iid
+            self.facts.invocations[iid] = Invocation(iid, callee)
+        return self.facts.invocations[iid]
+
+    def use(self, ref: Ref, kind: tuple) -> None:
+        if isinstance(ref, UnknownRef):
+            return
+        self.facts.uses.setdefault(ref, set()).add(kind)
+
+    def bind(self, holder: tuple, ref: Ref) -> None:
+        refs = self.facts.bindings.setdefault(holder, [])
+        if ref not in refs:
+            refs.append(ref)
+
+
+def bias_state(call: cst.Call, spec: LayerSpec) -> Bias:
+    """Read the bias argument of a catalogued constructor call."""
+    if spec.role is not Role.BIASED:
+        return Bias.UNKNOWN
+    value: cst.BaseExpression | None = None
+    positional = 0
+    open_ended = False
+    for arg in call.args:
+        if arg.star == "**":
+            open_ended = True
+        elif arg.star == "*":
+            open_ended = True
+        elif arg.keyword is not None:
+            if arg.keyword.value == spec.bias_param:
+                value = arg.value
+        else:
+            if not open_ended and positional == spec.bias_index:
+                value = arg.value
+            positional += 1
+    if value is None:
+        if open_ended:
+            return Bias.UNKNOWN
+        return Bias.DEFAULT if spec.bias_default else Bias.FALSE
+    return constant_truth(value)
+
+
+def constant_truth(value: cst.BaseExpression) -> Bias:
+    if isinstance(value, cst.Name):
+        if value.value == "True":
+            return Bias.TRUE
+        if value.value in ("False", "None"):
+            return Bias.FALSE
+        return Bias.UNKNOWN
+    if isinstance(value, cst.Integer):
+        try:
+            return Bias.TRUE if int(value.value.replace("_", ""), 0) else Bias.FALSE
+        except ValueError:
+            return Bias.UNKNOWN
+    return Bias.UNKNOWN
+
+
+# --------------------------------------------------------------------------- scope walker
+
+
+class _Scope:
+    """Walks the statements of one scope (module, class body or function)."""
+
+    def __init__(
+        self,
+        builder: FactBuilder,
+        scope_id: int,
+        info: ScopeInfo,
+        self_name: str | None,
+        family: int | None,
+    ) -> None:
+        self.b = builder
+        self.scope_id = scope_id
+        self.info = info
+        self.self_name = self_name
+        self.family = family
+        self.holder_names = self._holder_names()
+        self.loops: list[tuple[list[Env | None], list[Env | None]]] = []
+        self.nested_counter = [0]
+        # Module objects held in local names that nested scopes can see escape.
+        for name in self.holder_names & info.closure_names:
+            self.b.use(self.local(name), ESCAPED)
+
+    def _holder_names(self) -> set[str]:
+        names = set()
+        for name, rhss in self.info.simple_rhs.items():
+            if name in self.info.complex_bound:
+                continue
+            if any(self._is_catalog_call(r) for r in rhss):
+                names.add(name)
+        return names
+
+    def _is_catalog_call(self, node: cst.BaseExpression) -> bool:
+        return isinstance(node, cst.Call) and self.b.spec_of(node.func) is not None
+
+    def local(self, name: str) -> HolderRef:
+        return HolderRef(("local", self.scope_id, name))
+
+    def attr(self, name: str) -> HolderRef:
+        assert self.family is not None
+        return HolderRef(("attr", self.family, name))
+
+    def is_self(self, node: cst.BaseExpression) -> bool:
+        return (
+            self.self_name is not None
+            and isinstance(node, cst.Name)
+            and node.value == self.self_name
+        )
+
+    def self_attr(self, node: cst.BaseExpression) -> str | None:
+        if isinstance(node, cst.Attribute) and self.is_self(node.value):
+            return node.attr.value
+        return None
+
+    # -- refs
+    def ref_of(self, node: cst.BaseExpression) -> Ref:
+        """The module object an expression denotes, if it is one we track."""
+        if isinstance(node, cst.Call):
+            spec = self.b.spec_of(node.func)
+            if spec is not None:
+                return SiteRef(self.b.site_for(node, spec))
+            return UNKNOWN
+        name = self.self_attr(node)
+        if name is not None:
+            return self.attr(name)
+        if isinstance(node, cst.Name) and node.value in self.holder_names:
+            return self.local(node.value)
+        return UNKNOWN
+
+    # -- statements
+    def run_body(self, body: Sequence[cst.CSTNode], env: Env | None = None) -> Env | None:
+        env = {} if env is None else env
+        for stmt in body:
+            if env is None:  # unreachable code: still record sites and uses
+                env = {}
+                self.stmt(stmt, env)
+                env = None
+                continue
+            env = self.stmt(stmt, env)
+        return env
+
+    def block(self, node: cst.BaseSuite, env: Env | None) -> Env | None:
+        if env is None:
+            env = {}
+        if isinstance(node, cst.SimpleStatementSuite):
+            return self.run_body(node.body, env)
+        assert isinstance(node, cst.IndentedBlock)
+        return self.run_body(node.body, env)
+
+    def stmt(self, node: cst.CSTNode, env: Env) -> Env | None:
+        if isinstance(node, cst.SimpleStatementLine):
+            out: Env | None = env
+            for small in node.body:
+                if out is None:
+                    self.small(small, {})
+                else:
+                    out = self.small(small, out)
+            return out
+        method = getattr(self, f"c_{type(node).__name__}", None)
+        if method is not None:
+            return method(node, env)
+        # Unknown compound statement: walk everything as escapes.
+        self.generic(node, env)
+        return env
+
+    def small(self, node: cst.BaseSmallStatement, env: Env) -> Env | None:
+        if isinstance(node, cst.Assign):
+            return self.assign([t.target for t in node.targets], node.value, env)
+        if isinstance(node, cst.AnnAssign):
+            self.expr(node.annotation.annotation, C_HARMLESS, env)
+            if node.value is None:
+                return env
+            return self.assign([node.target], node.value, env)
+        if isinstance(node, cst.AugAssign):
+            self.expr(node.value, C_ESCAPE, env)
+            self.expr(node.target, C_ESCAPE, env)
+            self.kill_target(node.target, env)
+            return env
+        if isinstance(node, cst.Expr):
+            self.expr(node.value, C_DISCARD, env)
+            return env
+        if isinstance(node, (cst.Return, cst.Raise)):
+            self.generic(node, env)
+            return None
+        if isinstance(node, (cst.Break, cst.Continue)):
+            if self.loops:
+                breaks, continues = self.loops[-1]
+                (breaks if isinstance(node, cst.Break) else continues).append(dict(env))
+            return None
+        if isinstance(node, cst.Del):
+            for name in _target_names(node.target):
+                env.pop(name, None)
+            self.generic(node.target, env, skip_names=True)
+            return env
+        if isinstance(node, (cst.Import, cst.ImportFrom)):
+            for alias in node.names if isinstance(node.names, Sequence) else ():
+                name = alias.asname.name if alias.asname else alias.name
+                if isinstance(name, cst.Name):
+                    env.pop(name.value, None)
+            return env
+        if isinstance(node, (cst.Global, cst.Nonlocal, cst.Pass)):
+            return env
+        self.generic(node, env)
+        return env
+
+    def assign(
+        self, targets: list[cst.BaseExpression], value: cst.BaseExpression, env: Env
+    ) -> Env:
+        holders: list[tuple] = []
+        plain_names: list[str] = []
+        other_targets: list[cst.BaseExpression] = []
+        for t in targets:
+            attr = self.self_attr(t)
+            if attr is not None:
+                holders.append(self.attr(attr).holder)
+            elif isinstance(t, cst.Name) and t.value in self.holder_names:
+                holders.append(self.local(t.value).holder)
+            elif isinstance(t, cst.Name):
+                plain_names.append(t.value)
+            else:
+                other_targets.append(t)
+        tracked = [
+            n
+            for n in plain_names
+            if n not in self.info.closure_names and n not in self.info.complex_bound
+        ]
+        if holders and not plain_names and not other_targets:
+            ref = self.ref_of(value)
+            for h in holders:
+                self.b.bind(h, ref)
+            self.expr(value, C_BIND, env)
+        elif holders:
+            for h in holders:
+                self.b.bind(h, UNKNOWN)
+            self.expr(value, C_ESCAPE, env)
+        elif tracked and len(tracked) == len(plain_names) and len(plain_names) == 1 and not (
+            other_targets
+        ):
+            inv = self.expr(value, C_DEF, env)
+            name = tracked[0]
+            env[name] = frozenset({inv}) if inv is not None else frozenset()
+            return env
+        else:
+            self.expr(value, C_ESCAPE, env)
+        for t in other_targets:
+            self.kill_target(t, env)
+            self.target_reads(t, env)
+        for n in plain_names:
+            env.pop(n, None)
+        return env
+
+    def kill_target(self, target: cst.BaseExpression, env: Env) -> None:
+        for name in _target_names(target):
+            env.pop(name, None)
+        for el in _self_attrs_in_target(target, self):
+            self.b.bind(self.attr(el).holder, UNKNOWN)
+
+    def target_reads(self, target: cst.BaseExpression, env: Env) -> None:
+        """Subscripts/attributes in a target read their base expressions."""
+        if isinstance(target, (cst.Tuple, cst.List)):
+            for el in target.elements:
+                self.target_reads(el.value, env)
+        elif isinstance(target, cst.StarredElement):
+            self.target_reads(target.value, env)
+        elif isinstance(target, cst.Subscript):
+            self.expr(target.value, C_ESCAPE, env)
+            self.generic_children(target.slice, env)
+        elif isinstance(target, cst.Attribute):
+            if not self.is_self(target.value):
+                self.expr(target.value, C_HARMLESS, env)
+
+    # compound statements
+    def c_If(self, node: cst.If, env: Env) -> Env | None:
+        self.expr(node.test, C_ESCAPE, env)
+        then = self.block(node.body, dict(env))
+        if node.orelse is None:
+            other: Env | None = env
+        elif isinstance(node.orelse, cst.If):
+            other = self.c_If(node.orelse, dict(env))
+        else:
+            other = self.block(node.orelse.body, dict(env))
+        return _merge(then, other)
+
+    def _loop(self, body: cst.BaseSuite, env: Env, before_each: object = None) -> Env | None:
+        head: Env = dict(env)
+        breaks: list[Env | None] = []
+        for _ in range(_LOOP_PASSES):
+            breaks, continues = [], []
+            self.loops.append((breaks, continues))
+            if callable(before_each):
+                before_each(head)
+            out = self.block(body, dict(head))
+            self.loops.pop()
+            new_head = _merge(env, out, *continues) or {}
+            if new_head == head:
+                break
+            head = new_head
+        return _merge(head, *breaks)
+
+    def c_For(self, node: cst.For, env: Env) -> Env | None:
+        self.expr(node.iter, C_ESCAPE, env)
+
+        def bind_target(e: Env) -> None:
+            self.kill_target(node.target, e)
+            self.target_reads(node.target, e)
+
+        after = self._loop(node.body, env, bind_target)
+        if node.orelse is not None and after is not None:
+            after = _merge(after, self.block(node.orelse.body, dict(after)))
+        return after
+
+    def c_While(self, node: cst.While, env: Env) -> Env | None:
+        self.expr(node.test, C_ESCAPE, env)
+        after = self._loop(node.body, env, lambda e: self.expr(node.test, C_ESCAPE, e))
+        if node.orelse is not None and after is not None:
+            after = _merge(after, self.block(node.orelse.body, dict(after)))
+        return after
+
+    def c_Try(self, node: cst.Try | cst.TryStar, env: Env) -> Env | None:
+        body_out = self.block(node.body, dict(env))
+        handler_in = _merge(env, body_out) or {}
+        outs: list[Env | None] = []
+        for handler in node.handlers:
+            if handler.type is not None:
+                self.expr(handler.type, C_ESCAPE, handler_in)
+            h_env = dict(handler_in)
+            if handler.name is not None:
+                self.kill_target(handler.name.name, h_env)
+            outs.append(self.block(handler.body, h_env))
+        if node.orelse is not None and body_out is not None:
+            body_out = self.block(node.orelse.body, dict(body_out))
+        result = _merge(body_out, *outs)
+        if node.finalbody is not None:
+            fin_in = _merge(handler_in, result) or {}
+            fin_out = self.block(node.finalbody.body, dict(fin_in))
+            if fin_out is None:
+                return None
+            result = _merge(result, fin_out) if result is not None else None
+        return result
+
+    c_TryStar = c_Try
+
+    def c_With(self, node: cst.With, env: Env) -> Env | None:
+        for item in node.items:
+            self.expr(item.item, C_ESCAPE, env)
+            if item.asname is not None:
+                self.kill_target(item.asname.name, env)
+        return self.block(node.body, env)
+
+    def c_Match(self, node: cst.Match, env: Env) -> Env | None:
+        self.expr(node.subject, C_ESCAPE, env)
+        outs: list[Env | None] = [env]
+        for case in node.cases:
+            c_env = dict(env)
+            self.generic(case.pattern, c_env)
+            if case.guard is not None:
+                self.expr(case.guard, C_ESCAPE, c_env)
+            outs.append(self.block(case.body, c_env))
+        return _merge(*outs)
+
+    def c_FunctionDef(self, node: cst.FunctionDef, env: Env) -> Env:
+        for dec in node.decorators:
+            self.expr(dec.decorator, C_ESCAPE, env)
+        self.generic(node.params, env)
+        env.pop(node.name.value, None)
+        self.function(node, method_of=None)
+        return env
+
+    def c_ClassDef(self, node: cst.ClassDef, env: Env) -> Env:
+        for dec in node.decorators:
+            self.expr(dec.decorator, C_ESCAPE, env)
+        for arg in (*node.bases, *node.keywords):
+            self.expr(arg.value, C_ESCAPE, env)
+        env.pop(node.name.value, None)
+        family = self.b.family_of(node, self.nested_counter)
+        body = node.body.body if isinstance(node.body, cst.IndentedBlock) else node.body.body
+        cls_scope = _Scope(self.b, self.b._scope_id(node), prescan(body), None, family)
+        # Class bodies: walk statements; methods get their own scopes with ``self``.
+        cls_env: Env = {}
+        for stmt in body:
+            if isinstance(stmt, cst.FunctionDef):
+                for dec in stmt.decorators:
+                    cls_scope.expr(dec.decorator, C_ESCAPE, cls_env)
+                cls_scope.generic(stmt.params, cls_env)
+                cls_scope.function(stmt, method_of=family)
+            else:
+                out = cls_scope.stmt(stmt, cls_env)
+                cls_env = out if out is not None else {}
+        return env
+
+    def function(self, node: cst.FunctionDef, method_of: int | None) -> None:
+        params = node.params
+        names = [p.name.value for p in (*params.posonly_params, *params.params)]
+        all_params = set(names) | {p.name.value for p in params.kwonly_params}
+        for star in (params.star_arg, params.star_kwarg):
+            if isinstance(star, cst.Param):
+                all_params.add(star.name.value)
+        self_name = self.self_name
+        family = self.family
+        if method_of is not None:
+            decorators = {
+                d.decorator.value for d in node.decorators if isinstance(d.decorator, cst.Name)
+            }
+            if names and not decorators & {"staticmethod", "classmethod"}:
+                self_name, family = names[0], method_of
+            else:
+                self_name, family = None, None
+        elif self_name is not None and self_name in all_params:
+            self_name = None
+        body = node.body.body
+        scope = _Scope(
+            self.b, self.b._scope_id(node), prescan(body, all_params), self_name, family
+        )
+        scope.run_body(body)
+
+    # -- expressions
+    def generic(self, node: cst.CSTNode, env: Env, skip_names: bool = False) -> None:
+        """Walk every expression below ``node`` as an escape."""
+        if isinstance(node, cst.BaseExpression) and not (
+            skip_names and isinstance(node, cst.Name)
+        ):
+            self.expr(node, C_ESCAPE, env)
+            return
+        self.generic_children(node, env)
+
+    def generic_children(self, node: cst.CSTNode, env: Env) -> None:
+        for child in node.children:
+            if isinstance(child, cst.BaseExpression):
+                self.expr(child, C_ESCAPE, env)
+            elif isinstance(child, (cst.Arg,)):
+                self.expr(child.value, C_ESCAPE, env)
+            elif isinstance(child, cst.Param):
+                if child.default is not None:
+                    self.expr(child.default, C_ESCAPE, env)
+                if child.annotation is not None:
+                    self.expr(child.annotation.annotation, C_HARMLESS, env)
+            elif isinstance(child, cst.BaseSuite):
+                self.block(child, dict(env))
+            else:
+                self.generic_children(child, env)
+
+    def record_ref(self, ref: Ref, ctx: Ctx) -> None:
+        if ctx.kind == "bind":
+            self.b.use(ref, BIND)
+        elif ctx.kind == "item":
+            self.b.use(ref, item_use(ctx.seq, ctx.index))
+        elif ctx.kind == "callee":
+            self.b.use(ref, call_use(ctx.inv))
+        elif ctx.kind in ("harmless", "discard"):
+            self.b.use(ref, HARMLESS)
+        else:
+            self.b.use(ref, ESCAPED)
+
+    def read_value(self, name: str, ctx: Ctx, env: Env) -> None:
+        """A read of a local name that may hold invocation outputs."""
+        for inv in env.get(name, frozenset()):
+            self.consume(inv, ctx)
+
+    def consume(self, inv: int, ctx: Ctx) -> None:
+        consumers = self.b.facts.invocations[inv].consumers
+        if ctx.kind == "sole_input" and ctx.ref is not None:
+            consumers.add(ctx.ref)
+        elif ctx.kind in ("discard", "harmless"):
+            return
+        else:
+            consumers.add(ESCAPE)
+
+    def expr(self, node: cst.BaseExpression, ctx: Ctx, env: Env) -> int | None:
+        """Walk an expression whose value goes to ``ctx``.
+
+        Returns the invocation id when the expression is a module call (used by
+        ``name = module(x)`` assignments), else None.
+        """
+        if isinstance(node, cst.Call):
+            return self.call(node, ctx, env)
+        if isinstance(node, cst.Name):
+            if node.value in self.holder_names:
+                self.record_ref(self.local(node.value), ctx)
+            elif node.value in env:
+                self.read_value(node.value, ctx, env)
+            return None
+        if isinstance(node, cst.Attribute):
+            attr = self.self_attr(node)
+            if attr is not None:
+                if attr in _DYNAMIC_SELF and self.family is not None:
+                    self.b.facts.dynamic_holders.add(("attr", self.family))
+                self.record_ref(self.attr(attr), ctx)
+                return None
+            base = node.value
+            ref = self.ref_of(base) if not isinstance(base, cst.Call) else UNKNOWN
+            if not isinstance(ref, UnknownRef):
+                kind = C_ESCAPE if node.attr.value in _OUTPUT_ATTRS else C_HARMLESS
+                self.expr(base, kind, env)
+            elif isinstance(base, cst.Name) and base.value in env:
+                kind = C_HARMLESS if node.attr.value in _TENSOR_META_ATTRS else C_ESCAPE
+                self.read_value(base.value, kind, env)
+            else:
+                self.expr(base, C_ESCAPE, env)
+            return None
+        if isinstance(node, _NESTED):
+            # Nested scopes: closure reads were made escapes by the pre-scan; walk
+            # for layer sites and their contexts (all escapes here).
+            nested = _Scope(self.b, self.b._scope_id(node), ScopeInfo(), self.self_name, self.family)
+            nested.generic_children(node, {})
+            return None
+        self.generic_children(node, env)
+        return None
+
+    def call(self, node: cst.Call, ctx: Ctx, env: Env) -> int | None:
+        spec = self.b.spec_of(node.func)
+        if spec is not None:
+            sid = self.b.site_for(node, spec)
+            self.record_ref(SiteRef(sid), ctx)
+            if spec.role is Role.SEQUENTIAL:
+                self.sequential(sid, node, env)
+            else:
+                for arg in node.args:
+                    self.expr(arg.value, C_ESCAPE, env)
+            return None
+
+        func = node.func
+        callee = self.ref_of(func)
+        if not isinstance(callee, UnknownRef):
+            inv = self.b.inv_for(node, callee)
+            self.expr(func, Ctx("callee", inv=inv.id), env)
+            sole = (
+                len(node.args) == 1
+                and node.args[0].keyword is None
+                and node.args[0].star == ""
+            )
+            arg_ctx = Ctx("sole_input", ref=callee) if sole else C_ESCAPE
+            for arg in node.args:
+                self.expr(arg.value, arg_ctx, env)
+            if ctx.kind == "def":
+                return inv.id
+            self.consume(inv.id, ctx)
+            return None
+
+        if isinstance(func, cst.Attribute):
+            base = func.value
+            method = func.attr.value
+            if self.is_self(base) and self.family is not None:
+                if method in _SELF_HARMLESS:
+                    for arg in node.args:
+                        self.expr(arg.value, C_ESCAPE, env)
+                    return None
+                if method in ("add_module", "register_module"):
+                    self.self_setattr(node.args, env)
+                    return None
+            if isinstance(base, cst.Name) and base.value in env and method in _TENSOR_META_METHODS:
+                self.read_value(base.value, C_HARMLESS, env)
+                for arg in node.args:
+                    self.expr(arg.value, C_ESCAPE, env)
+                return None
+        if isinstance(func, cst.Name) and self.family is not None and node.args:
+            first = node.args[0].value
+            if func.value in ("setattr", "getattr", "delattr", "hasattr") and self.is_self(first):
+                if func.value == "setattr":
+                    self.self_setattr(node.args[1:], env)
+                    return None
+                name = _string_value(node.args[1].value) if len(node.args) > 1 else None
+                if name is None:
+                    self.b.facts.dynamic_holders.add(("attr", self.family))
+                elif func.value == "getattr":
+                    self.b.use(self.attr(name), ESCAPED)
+                for arg in node.args[1:]:
+                    self.expr(arg.value, C_ESCAPE, env)
+                return None
+        self.expr(func, C_ESCAPE, env)
+        for arg in node.args:
+            self.expr(arg.value, C_ESCAPE, env)
+        return None
+
+    def self_setattr(self, args: Sequence[cst.Arg], env: Env) -> None:
+        """``self.add_module(name, m)`` / ``setattr(self, name, m)``."""
+        assert self.family is not None
+        name = _string_value(args[0].value) if len(args) == 2 else None
+        if name is None or any(a.star or a.keyword for a in args):
+            self.b.facts.dynamic_holders.add(("attr", self.family))
+            for arg in args:
+                self.expr(arg.value, C_ESCAPE, env)
+            return
+        value = args[1].value
+        self.b.bind(self.attr(name).holder, self.ref_of(value))
+        self.expr(value, C_BIND, env)
+
+    def sequential(self, sid: int, node: cst.Call, env: Env) -> None:
+        items: list[Ref] = []
+        static = True
+        for arg in node.args:
+            if arg.star or arg.keyword is not None:
+                static = False
+                self.expr(arg.value, C_ESCAPE, env)
+                continue
+            index = len(items)
+            items.append(self.ref_of(arg.value))
+            self.expr(arg.value, Ctx("item", seq=sid, index=index), env)
+        self.b.facts.sites[sid].items = tuple(items) if static else None
+
+
+def _self_attrs_in_target(target: cst.BaseExpression, scope: _Scope) -> Iterator[str]:
+    if isinstance(target, (cst.Tuple, cst.List)):
+        for el in target.elements:
+            yield from _self_attrs_in_target(el.value, scope)
+    elif isinstance(target, cst.StarredElement):
+        yield from _self_attrs_in_target(target.value, scope)
+    else:
+        name = scope.self_attr(target)
+        if name is not None:
+            yield name
+
+
+def collect(wrapper: MetadataWrapper, catalog: Catalog) -> FactBuilder:
+    builder = FactBuilder(wrapper, catalog)
+    builder.build()
+    return builder
