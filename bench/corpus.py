@@ -12,6 +12,12 @@ Usage::
 
     python bench/corpus.py [--dest DIR] [--cache DIR] [--group models|wide|all] [--list]
 
+Archives are kept in ``<cache>/wheels`` (default ``.cache/wheels``); each unpacked
+package gets a marker file (``.corpus-complete.json``), so reruns skip it.
+``<dest>/manifest.json`` always lists every pinned package that has been unpacked in
+``<dest>`` (name, version, group, files, lines, bytes), with per-group totals and overall totals,
+whatever ``--group`` says. The table printed on stdout covers only the selected group.
+
 ``--list`` prints one package root per line on stdout (progress goes to stderr),
 so other scripts can do ``$(python bench/corpus.py --list --group models)``.
 

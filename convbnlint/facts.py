@@ -645,11 +645,7 @@ class _Scope:
                 plain_names.append(t.value)
             else:
                 other_targets.append(t)
-        tracked = [
-            n
-            for n in plain_names
-            if n not in self.info.closure_names and n not in self.info.complex_bound
-        ]
+        tracked = [n for n in plain_names if n not in self.info.closure_names]
         if holders and not plain_names and not other_targets:
             ref = self.ref_of(value)
             for h in holders:

@@ -491,7 +491,10 @@ def main(argv=None):
                 s["init_sites"].add(f"{init_site[0]}:{init_site[1]}")
             chain = m.__dict__.get("_cbl_chain") or ()
             if chain:
-                c = f"{chain[0][0]}:{chain[0][1]}"
+                # first enclosing call in another file (e.g. raft.py calling ops/misc.py's
+                # Conv2dNormActivation), else the immediate enclosing call
+                outer = next((c for c in chain if c[0] != key[0]), chain[0])
+                c = f"{outer[0]}:{outer[1]}"
                 s["callers"][c] += 1
                 cs = s["caller_stats"].setdefault(c, {"bias_true": 0, "bias_false": 0, "calls": collections.Counter()})
                 cs["bias_true" if has_bias else "bias_false"] += 1
@@ -546,6 +549,7 @@ def main(argv=None):
                     "instances": n,
                     "bias": _tri(s["caller_stats"][c]["bias_true"], s["caller_stats"][c]["bias_false"]),
                     "consumed_only_by_norm": consumed(s["caller_stats"][c]["calls"]),
+                    "call_verdicts": dict(s["caller_stats"][c]["calls"]),
                 }
                 for c, n in s["callers"].most_common()
             }

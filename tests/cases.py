@@ -1,0 +1,827 @@
+"""The rule table: small programs, each marking its expected findings.
+
+A line carrying ``# expect: CODE`` is where a finding must start (the line of the
+layer's constructor call); every other line must stay silent.  A case marked
+``runnable`` is a complete program that, executed with real PyTorch, defines
+``model`` (an ``nn.Module``) and ``inputs`` (a tuple of tensors):
+``tests/test_runtime_proof.py`` builds it and proves that every flagged bias is
+truly redundant (zero gradient, output unchanged when the bias is randomised) and
+that, in silent cases, enabled biases do matter.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from dataclasses import dataclass, field
+
+_EXPECT = re.compile(r"#\s*expect:\s*([A-Z]+[0-9]+(?:\s*,\s*[A-Z]+[0-9]+)*)")
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    code: str
+    runnable: bool = True
+    # Silent runnable cases whose biases cancel for a reason we deliberately do
+    # not prove statically (so the "bias matters" check does not apply).
+    bias_may_not_matter: bool = False
+    tags: tuple[str, ...] = field(default=())
+
+    @property
+    def source(self) -> str:
+        return textwrap.dedent(self.code).lstrip("\n")
+
+    @property
+    def expected(self) -> set[tuple[int, str]]:
+        out = set()
+        for n, line in enumerate(self.source.splitlines(), start=1):
+            m = _EXPECT.search(line)
+            if m:
+                for code in m.group(1).split(","):
+                    out.add((n, code.strip()))
+        return out
+
+
+HEAD = "import torch\nimport torch.nn as nn\n"
+
+CASES: list[Case] = [
+    # ---------------------------------------------------------------- Sequential
+    Case(
+        "sequential_basic",
+        """
+        import torch
+        import torch.nn as nn
+        model = nn.Sequential(
+            nn.Conv2d(3, 8, 3),  # expect: CBL001
+            nn.BatchNorm2d(8),
+            nn.ReLU(),
+        )
+        inputs = (torch.randn(4, 3, 10, 10),)
+        """,
+    ),
+    Case(
+        "sequential_stackoverflow_question",
+        """
+        import torch
+        import torch.nn as nn
+        model = nn.Sequential(
+            nn.Conv2d(3, 8, kernel_size=5, stride=2),  # expect: CBL001
+            nn.BatchNorm2d(8),
+            nn.ReLU(),
+            nn.Conv2d(8, 8, kernel_size=3, stride=2),  # expect: CBL001
+            nn.BatchNorm2d(8),
+            nn.AvgPool2d(2),
+        )
+        inputs = (torch.randn(4, 3, 32, 32),)
+        """,
+    ),
+    Case(
+        "sequential_all_conv_kinds",
+        """
+        import torch
+        import torch.nn as nn
+        model = nn.Sequential(
+            nn.Conv1d(3, 4, 3),  # expect: CBL001
+            nn.BatchNorm1d(4),
+            nn.ConvTranspose1d(4, 4, 3),  # expect: CBL001
+            nn.InstanceNorm1d(4),
+            nn.LazyConv1d(4, 3),  # expect: CBL001
+            nn.LazyBatchNorm1d(),
+            nn.LazyConvTranspose1d(4, 3),  # expect: CBL001
+            nn.LazyInstanceNorm1d(),
+        )
+        inputs = (torch.randn(4, 3, 20),)
+        """,
+    ),
+    Case(
+        "sequential_2d_3d_kinds",
+        """
+        import torch
+        import torch.nn as nn
+        model = nn.Sequential(
+            nn.Conv3d(2, 4, 3),  # expect: CBL001
+            nn.BatchNorm3d(4, affine=False),
+            nn.ConvTranspose3d(4, 4, 3),  # expect: CBL001
+            nn.InstanceNorm3d(4, affine=True),
+            nn.LazyConv3d(4, 1),  # expect: CBL001
+            nn.LazyBatchNorm3d(track_running_stats=False),
+            nn.LazyConvTranspose3d(4, 1),  # expect: CBL001
+            nn.LazyInstanceNorm3d(),
+        )
+        inputs = (torch.randn(2, 2, 6, 6, 6),)
+        """,
+    ),
+    Case(
+        "sequential_transpose2d_and_lazy2d",
+        """
+        import torch
+        import torch.nn as nn
+        model = nn.Sequential(
+            nn.ConvTranspose2d(3, 4, 3, stride=2),  # expect: CBL001
+            nn.BatchNorm2d(4),
+            nn.LazyConv2d(4, 3),  # expect: CBL001
+            nn.LazyInstanceNorm2d(),
+            nn.LazyConvTranspose2d(4, 3),  # expect: CBL001
+            nn.LazyBatchNorm2d(),
+        )
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+    ),
+    Case(
+        "bias_true_keyword_and_positional",
+        """
+        import torch
+        import torch.nn as nn
+        model = nn.Sequential(
+            nn.Conv2d(3, 4, 3, bias=True),  # expect: CBL001
+            nn.BatchNorm2d(4),
+            nn.Conv2d(4, 4, 3, 1, 0, 1, 1, True),  # expect: CBL001
+            nn.BatchNorm2d(4),
+            nn.ConvTranspose2d(4, 4, 3, 1, 0, 0, 1, True),  # expect: CBL001
+            nn.BatchNorm2d(4),
+            nn.LazyConv2d(4, 3, 1, 0, 1, 1, True),  # expect: CBL001
+            nn.BatchNorm2d(4),
+            nn.Conv2d(4, 4, 3, bias=1),  # expect: CBL001
+            nn.BatchNorm2d(4),
+        )
+        inputs = (torch.randn(2, 3, 16, 16),)
+        """,
+    ),
+    Case(
+        "bias_false_is_silent",
+        """
+        import torch
+        import torch.nn as nn
+        model = nn.Sequential(
+            nn.Conv2d(3, 4, 3, bias=False),
+            nn.BatchNorm2d(4),
+            nn.Conv2d(4, 4, 3, 1, 0, 1, 1, False),
+            nn.BatchNorm2d(4),
+            nn.LazyConv2d(4, 3, 1, 0, 1, 1, False),
+            nn.BatchNorm2d(4),
+            nn.Conv2d(4, 4, 3, bias=0),
+            nn.BatchNorm2d(4),
+        )
+        inputs = (torch.randn(2, 3, 16, 16),)
+        """,
+    ),
+    Case(
+        "bias_not_statically_known",
+        """
+        import torch
+        import torch.nn as nn
+        use_bias = True
+        kwargs = {"bias": True}
+        args = (3, 1, 0, 1, 1, True)
+        model = nn.Sequential(
+            nn.Conv2d(3, 4, 3, bias=use_bias),
+            nn.BatchNorm2d(4),
+            nn.Conv2d(4, 4, **kwargs),
+            nn.BatchNorm2d(4),
+            nn.Conv2d(4, 4, *args),
+            nn.BatchNorm2d(4),
+        )
+        inputs = (torch.randn(2, 3, 16, 16),)
+        """,
+        bias_may_not_matter=True,
+    ),
+    Case(
+        "lazy_slot_six_is_bias_not_padding_mode",
+        """
+        import torch
+        import torch.nn as nn
+        # LazyConv2d(out, kernel, stride, padding, dilation, groups, bias): slot 6
+        model = nn.Sequential(
+            nn.LazyConv2d(4, 3, 1, 0, 1, 1, False),
+            nn.BatchNorm2d(4),
+        )
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+    ),
+    Case(
+        "nested_sequential_last_conv",
+        """
+        import torch
+        import torch.nn as nn
+        model = nn.Sequential(
+            nn.Sequential(nn.ReLU(), nn.Conv2d(3, 4, 3)),  # expect: CBL001
+            nn.BatchNorm2d(4),
+            nn.Conv2d(4, 4, 3),  # expect: CBL001
+            nn.Sequential(nn.BatchNorm2d(4), nn.ReLU()),
+        )
+        inputs = (torch.randn(2, 3, 12, 12),)
+        """,
+    ),
+    Case(
+        "things_in_between_break_the_chain",
+        """
+        import torch
+        import torch.nn as nn
+        model = nn.Sequential(
+            nn.Conv2d(3, 4, 3),
+            nn.ReLU(),
+            nn.BatchNorm2d(4),
+            nn.Conv2d(4, 4, 3),
+            nn.Dropout2d(0.5),
+            nn.BatchNorm2d(4),
+            nn.Conv2d(4, 4, 3),
+            nn.ZeroPad2d(1),
+            nn.BatchNorm2d(4),
+            nn.Conv2d(4, 4, 3),
+            nn.Conv2d(4, 4, 3),  # expect: CBL001
+            nn.BatchNorm2d(4),
+        )
+        inputs = (torch.randn(4, 3, 20, 20),)
+        """,
+    ),
+    Case(
+        "non_cancelling_norms",
+        """
+        import torch
+        import torch.nn as nn
+        model = nn.Sequential(
+            nn.Conv2d(3, 4, 3),
+            nn.GroupNorm(2, 4),
+            nn.Conv2d(4, 4, 3),
+            nn.LayerNorm([4, 8, 8]),
+            nn.Conv2d(4, 4, 3),
+            nn.LocalResponseNorm(2),
+            nn.Conv2d(4, 4, 1),
+            nn.Identity(),
+        )
+        inputs = (torch.randn(2, 3, 12, 12),)
+        """,
+    ),
+    Case(
+        "conv_last_in_sequential_has_no_known_consumer",
+        """
+        import torch
+        import torch.nn as nn
+        model = nn.Sequential(nn.BatchNorm2d(3), nn.Conv2d(3, 4, 3))
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+    ),
+    # ---------------------------------------------------------------- imports
+    Case(
+        "import_styles",
+        """
+        import torch
+        import torch.nn
+        from torch import nn as tnn
+        from torch.nn import Conv2d as C, BatchNorm2d as BN
+        from torch.nn.modules.conv import Conv2d
+        from torch.nn.modules.batchnorm import BatchNorm2d
+        model = torch.nn.Sequential(
+            torch.nn.Conv2d(3, 4, 3),  # expect: CBL001
+            tnn.BatchNorm2d(4),
+            C(4, 4, 3),  # expect: CBL001
+            BN(4),
+            Conv2d(4, 4, 3),  # expect: CBL001
+            BatchNorm2d(4),
+            torch.nn.modules.conv.Conv2d(4, 4, 1),  # expect: CBL001
+            torch.nn.modules.batchnorm.BatchNorm2d(4),
+        )
+        inputs = (torch.randn(2, 3, 12, 12),)
+        """,
+    ),
+    Case(
+        "user_class_named_conv2d",
+        """
+        import torch
+        import torch.nn as nn
+
+        class Conv2d(nn.Module):
+            def __init__(self, i, o, k):
+                super().__init__()
+                self.inner = nn.Conv2d(i, o, k, bias=False)
+                self.offset = nn.Parameter(torch.zeros(o, 1, 1))
+
+            def forward(self, x):
+                return self.inner(x) * (1 + self.offset)
+
+        class BatchNorm2d(nn.Module):
+            def __init__(self, c):
+                super().__init__()
+                self.scale = nn.Parameter(torch.ones(c, 1, 1))
+
+            def forward(self, x):
+                return x * self.scale
+
+        model = nn.Sequential(Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Conv2d(4, 4, 3), BatchNorm2d(4))
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+    ),
+    Case(
+        "shadowed_module_name",
+        """
+        import torch
+        import torch.nn as nn
+
+        def build(nn):
+            return nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4))
+
+        class Fake:
+            Sequential = staticmethod(lambda *a: a)
+            Conv2d = staticmethod(lambda *a: a)
+            BatchNorm2d = staticmethod(lambda *a: a)
+
+        layers = build(Fake)
+        """,
+        runnable=False,
+    ),
+    Case(
+        "no_torch_import_at_all",
+        """
+        model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4))
+        """,
+        runnable=False,
+    ),
+    # ---------------------------------------------------------------- forward
+    Case(
+        "forward_nested_call",
+        """
+        import torch
+        import torch.nn as nn
+
+        class Block(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(3, 4, 3, padding=1)  # expect: CBL001
+                self.bn = nn.BatchNorm2d(4)
+
+            def forward(self, x):
+                return torch.relu(self.bn(self.conv(x)))
+
+        model = Block()
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+    ),
+    Case(
+        "forward_via_local_variable",
+        """
+        import torch
+        import torch.nn as nn
+
+        class Block(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv1 = nn.Conv2d(3, 4, 3)  # expect: CBL001
+                self.bn1 = nn.BatchNorm2d(4)
+                self.conv2 = nn.Conv2d(4, 4, 3)  # expect: CBL001
+                self.bn2 = nn.InstanceNorm2d(4)
+
+            def forward(self, x):
+                x = self.conv1(x)
+                x = self.bn1(x)
+                x = torch.relu(x)
+                y = self.conv2(x)
+                z = self.bn2(y)
+                return z
+
+        model = Block()
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+    ),
+    Case(
+        "forward_in_helper_method",
+        """
+        import torch
+        import torch.nn as nn
+
+        class Block(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(3, 4, 3)  # expect: CBL001
+                self.bn = nn.BatchNorm2d(4)
+
+            def _forward_impl(self, x):
+                out = self.conv(x)
+                out = self.bn(out)
+                return out
+
+            def forward(self, x):
+                return self._forward_impl(x)
+
+        model = Block()
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+    ),
+    Case(
+        "residual_use_is_silent",
+        """
+        import torch
+        import torch.nn as nn
+
+        class Block(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(4, 4, 3, padding=1)
+                self.bn = nn.BatchNorm2d(4)
+
+            def forward(self, x):
+                out = self.conv(x)
+                return self.bn(out) + out
+
+        model = Block()
+        inputs = (torch.randn(2, 4, 8, 8),)
+        """,
+    ),
+    Case(
+        "second_call_elsewhere_is_silent",
+        """
+        import torch
+        import torch.nn as nn
+
+        class Block(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(4, 4, 3, padding=1)
+                self.bn = nn.BatchNorm2d(4)
+
+            def forward(self, x):
+                a = self.bn(self.conv(x))
+                b = self.conv(a)
+                return a + b
+
+        model = Block()
+        inputs = (torch.randn(2, 4, 8, 8),)
+        """,
+    ),
+    Case(
+        "returned_or_printed_output_is_silent",
+        """
+        import torch
+        import torch.nn as nn
+
+        class Block(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(4, 4, 3, padding=1)
+                self.bn = nn.BatchNorm2d(4)
+                self.conv2 = nn.Conv2d(4, 4, 3, padding=1)
+                self.bn2 = nn.BatchNorm2d(4)
+
+            def forward(self, x):
+                y = self.conv(x)
+                print(y.mean().item() > 1e9)
+                feats = self.conv2(x)
+                return self.bn(y), feats, self.bn2(feats)
+
+        model = Block()
+        inputs = (torch.randn(2, 4, 8, 8),)
+        """,
+    ),
+    Case(
+        "norm_attribute_not_always_a_norm",
+        """
+        import torch
+        import torch.nn as nn
+
+        class Block(nn.Module):
+            def __init__(self, use_bn=False):
+                super().__init__()
+                self.conv = nn.Conv2d(4, 4, 3, padding=1)
+                if use_bn:
+                    self.bn = nn.BatchNorm2d(4)
+                else:
+                    self.bn = nn.Identity()
+
+            def forward(self, x):
+                return self.bn(self.conv(x))
+
+        model = Block()
+        inputs = (torch.randn(2, 4, 8, 8),)
+        """,
+    ),
+    Case(
+        "norm_from_parameter_is_unknown",
+        """
+        import torch
+        import torch.nn as nn
+
+        class Block(nn.Module):
+            def __init__(self, norm_layer=nn.GroupNorm):
+                super().__init__()
+                self.conv = nn.Conv2d(4, 4, 3, padding=1)
+                self.bn = norm_layer(2, 4)
+
+            def forward(self, x):
+                return self.bn(self.conv(x))
+
+        model = Block()
+        inputs = (torch.randn(2, 4, 8, 8),)
+        """,
+    ),
+    Case(
+        "fused_later_reassigns_norm",
+        """
+        import torch
+        import torch.nn as nn
+
+        class Block(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(4, 4, 3, padding=1)
+                self.bn = nn.BatchNorm2d(4)
+
+            def fuse(self):
+                self.bn = nn.Identity()
+
+            def forward(self, x):
+                return self.bn(self.conv(x))
+
+        model = Block()
+        model.fuse()
+        inputs = (torch.randn(2, 4, 8, 8),)
+        """,
+    ),
+    Case(
+        "subclass_in_module_replaces_norm",
+        """
+        import torch
+        import torch.nn as nn
+
+        class Base(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(4, 4, 3, padding=1)
+                self.bn = nn.BatchNorm2d(4)
+
+            def forward(self, x):
+                return self.bn(self.conv(x))
+
+        class NoNorm(Base):
+            def __init__(self):
+                super().__init__()
+                self.bn = nn.Identity()
+
+        model = NoNorm()
+        inputs = (torch.randn(2, 4, 8, 8),)
+        """,
+    ),
+    Case(
+        "dynamic_setattr_is_unknown",
+        """
+        import torch
+        import torch.nn as nn
+
+        class Block(nn.Module):
+            def __init__(self, name="bn"):
+                super().__init__()
+                self.conv = nn.Conv2d(4, 4, 3, padding=1)
+                self.bn = nn.BatchNorm2d(4)
+                setattr(self, name, nn.Identity())
+
+            def forward(self, x):
+                return self.bn(self.conv(x))
+
+        model = Block()
+        inputs = (torch.randn(2, 4, 8, 8),)
+        """,
+    ),
+    Case(
+        "weight_init_and_shape_reads_are_harmless",
+        """
+        import torch
+        import torch.nn as nn
+
+        class Block(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(3, 4, 3)  # expect: CBL001
+                self.bn = nn.BatchNorm2d(4)
+                nn.init.kaiming_normal_(self.conv.weight)
+                for m in self.modules():
+                    if isinstance(m, nn.BatchNorm2d):
+                        nn.init.ones_(m.weight)
+
+            def forward(self, x):
+                y = self.conv(x)
+                n, c, h, w = y.shape
+                assert y.size(1) == c
+                return self.bn(y)
+
+        model = Block()
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+    ),
+    Case(
+        "forward_hook_on_conv_is_silent",
+        """
+        import torch
+        import torch.nn as nn
+
+        class Block(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(3, 4, 3)
+                self.bn = nn.BatchNorm2d(4)
+                self.seen = []
+                self.conv.register_forward_hook(lambda m, i, o: self.seen.append(o))
+
+            def forward(self, x):
+                return self.bn(self.conv(x)) + 0 * sum(s.sum() for s in self.seen[-1:])
+
+        model = Block()
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+    ),
+    Case(
+        "branches_in_forward",
+        """
+        import torch
+        import torch.nn as nn
+
+        class Block(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(4, 4, 3, padding=1)
+                self.bn = nn.BatchNorm2d(4)
+                self.conv2 = nn.Conv2d(4, 4, 3, padding=1)  # expect: CBL001
+                self.bn2 = nn.BatchNorm2d(4)
+
+            def forward(self, x, flag: bool = True):
+                y = self.conv(x)
+                if flag:
+                    y = self.bn(y)
+                z = self.conv2(x)
+                if flag:
+                    z = self.bn2(z)
+                else:
+                    z = self.bn2(z) * 2
+                return y + z
+
+        model = Block()
+        inputs = (torch.randn(2, 4, 8, 8),)
+        """,
+    ),
+    Case(
+        "loop_carries_output_to_next_iteration",
+        """
+        import torch
+        import torch.nn as nn
+
+        class Block(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(4, 4, 3, padding=1)
+                self.bn = nn.BatchNorm2d(4)
+                self.conv2 = nn.Conv2d(4, 4, 3, padding=1)  # expect: CBL001
+                self.bn2 = nn.BatchNorm2d(4)
+
+            def forward(self, x):
+                y = x
+                for _ in range(2):
+                    y = torch.relu(y)
+                    y = self.conv(y)
+                out = self.bn(y)
+                for _ in range(2):
+                    x = self.conv2(x)
+                    x = self.bn2(x)
+                return out + x
+
+        model = Block()
+        inputs = (torch.randn(2, 4, 8, 8),)
+        """,
+    ),
+    Case(
+        "closure_reads_output",
+        """
+        import torch
+        import torch.nn as nn
+
+        class Block(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(4, 4, 3, padding=1)
+                self.bn = nn.BatchNorm2d(4)
+
+            def forward(self, x):
+                y = self.conv(x)
+                extra = lambda: y.sum()
+                return self.bn(y) + extra()
+
+        model = Block()
+        inputs = (torch.randn(2, 4, 8, 8),)
+        """,
+    ),
+    Case(
+        "comprehension_applies_pairs",
+        """
+        import torch
+        import torch.nn as nn
+
+        class Block(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(4, 4, 3, padding=1)  # expect: CBL001
+                self.bn = nn.BatchNorm2d(4)
+
+            def forward(self, xs):
+                return torch.stack([self.bn(self.conv(x)) for x in xs]).sum(0)
+
+        model = Block()
+        inputs = (torch.randn(2, 2, 4, 8, 8),)
+        """,
+    ),
+    Case(
+        "norm_gets_extra_arguments_is_silent",
+        """
+        import torch
+        import torch.nn as nn
+
+        class Block(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(4, 4, 3, padding=1)
+                self.bn = nn.BatchNorm2d(4)
+
+            def forward(self, x):
+                return self.bn(self.conv(x) + 1.0)
+
+        model = Block()
+        inputs = (torch.randn(2, 4, 8, 8),)
+        """,
+        bias_may_not_matter=True,
+    ),
+    Case(
+        "module_level_script",
+        """
+        import torch
+        import torch.nn as nn
+        con = nn.Conv2d(2, 3, 1)  # expect: CBL001
+        nor = nn.LazyBatchNorm2d()
+        tmp = torch.ones((2, 2, 6, 6))
+        s = nor(con(tmp))
+        model = nn.Sequential(con, nor)
+        inputs = (tmp,)
+        """,
+    ),
+    Case(
+        "local_holders_in_function",
+        """
+        import torch
+        import torch.nn as nn
+
+        def make():
+            conv = nn.Conv2d(3, 4, 3)  # expect: CBL001
+            bn = nn.BatchNorm2d(4)
+            return nn.Sequential(conv, bn, nn.ReLU())
+
+        model = make()
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+    ),
+    Case(
+        "local_holder_used_twice",
+        """
+        import torch
+        import torch.nn as nn
+
+        def make():
+            conv = nn.Conv2d(4, 4, 3, padding=1)
+            bn = nn.BatchNorm2d(4)
+            return nn.Sequential(conv, bn, conv)
+
+        model = make()
+        inputs = (torch.randn(2, 4, 8, 8),)
+        """,
+    ),
+    Case(
+        "noqa_suppresses",
+        """
+        import torch
+        import torch.nn as nn
+        model = nn.Sequential(
+            nn.Conv2d(3, 4, 3),  # noqa: CBL001
+            nn.BatchNorm2d(4),
+            nn.Conv2d(4, 4, 3),  # noqa
+            nn.BatchNorm2d(4),
+            nn.Conv2d(4, 4, 3),  # noqa: E501  # expect: CBL001
+            nn.BatchNorm2d(4),
+        )
+        inputs = (torch.randn(2, 3, 12, 12),)
+        """,
+        runnable=False,
+    ),
+    Case(
+        "attribute_holding_sequential_then_norm",
+        """
+        import torch
+        import torch.nn as nn
+
+        class Block(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.stem = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Conv2d(4, 4, 3))  # expect: CBL001
+                self.bn = nn.BatchNorm2d(4)
+
+            def forward(self, x):
+                return self.bn(self.stem(x))
+
+        model = Block()
+        inputs = (torch.randn(2, 3, 10, 10),)
+        """,
+    ),
+]
