@@ -87,15 +87,12 @@ def check(
     rules = _active_rules(select, ignore)
     if not rules or (use_prefilter and not prefilter(source, catalog)):
         return Checked([])
-    from libcst.metadata import MetadataWrapper
-
     from convbnlint.analysis import Analysis
     from convbnlint.facts import collect
 
     module = parse(source)
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     try:
-        builder = collect(wrapper, catalog)
+        builder = collect(module, catalog)
     except RecursionError:
         raise ParseError("too deeply nested to analyse") from None
     analysis = Analysis(builder.facts)

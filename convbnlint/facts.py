@@ -21,9 +21,9 @@ unknown means no finding.  The analysis over these facts lives in
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Union
+from typing import Protocol, Union
 
 import libcst as cst
 from libcst.metadata import (
@@ -340,11 +340,10 @@ def prescan(body: Sequence[cst.CSTNode], params: Iterable[str] = ()) -> ScopeInf
 class FactBuilder:
     """Walks a module and fills a :class:`ModuleFacts`."""
 
-    def __init__(self, wrapper: MetadataWrapper, catalog: Catalog) -> None:
-        self.wrapper = wrapper
-        self.module = wrapper.module
+    def __init__(self, module: cst.Module, catalog: Catalog, names: NameResolver) -> None:
+        self.module = module
         self.catalog = catalog
-        self.qnames = wrapper.resolve(QualifiedNameProvider)
+        self.names = names
         self._positions: dict[cst.CSTNode, CodeRange] | None = None
         self.facts = ModuleFacts()
         self.site_nodes: dict[int, cst.Call] = {}
@@ -362,7 +361,8 @@ class FactBuilder:
 
     def span(self, site: int) -> Span:
         if self._positions is None:
-            self._positions = dict(self.wrapper.resolve(PositionProvider))
+            wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
+            self._positions = dict(wrapper.resolve(PositionProvider))
         rng = self._positions[self.site_nodes[site]]
         return Span(rng.start.line, rng.start.column + 1, rng.end.line, rng.end.column + 1)
 
@@ -397,16 +397,12 @@ class FactBuilder:
 
     # -- resolution
     def spec_of(self, func: cst.BaseExpression) -> LayerSpec | None:
-        names = self.qnames.get(func)
-        if isinstance(names, LazyValue):
-            names = names()
+        names = self.names(func)
         if not names:
             return None
         specs = set()
-        for qn in names:
-            if qn.source is not QualifiedNameSource.IMPORT:
-                return None
-            spec = self.catalog.lookup(qn.name)
+        for name in names:
+            spec = self.catalog.lookup(name)
             if spec is None:
                 return None
             specs.add(spec)
@@ -1032,7 +1028,33 @@ def _self_attrs_in_target(target: cst.BaseExpression, scope: _Scope) -> Iterator
             yield name
 
 
-def collect(wrapper: MetadataWrapper, catalog: Catalog) -> FactBuilder:
-    builder = FactBuilder(wrapper, catalog)
+class NameResolver(Protocol):
+    """What a callee expression refers to: the set of dotted names it may denote
+    through imports, or None/empty when it is not (only) an imported name."""
+
+    def __call__(self, node: cst.BaseExpression) -> Collection[str] | None: ...
+
+
+class LibcstNames:
+    """:class:`NameResolver` backed by libcst's ``QualifiedNameProvider``."""
+
+    def __init__(self, module: cst.Module) -> None:
+        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+        self._table = wrapper.resolve(QualifiedNameProvider)
+
+    def __call__(self, node: cst.BaseExpression) -> Collection[str] | None:
+        names = self._table.get(node)
+        if isinstance(names, LazyValue):
+            names = names()
+        if not names:
+            return None
+        if any(qn.source is not QualifiedNameSource.IMPORT for qn in names):
+            return None
+        return {qn.name for qn in names}
+
+
+def collect(module: cst.Module, catalog: Catalog, names: NameResolver | None = None) -> FactBuilder:
+    """Walk ``module`` and return the builder holding its facts and node table."""
+    builder = FactBuilder(module, catalog, names or LibcstNames(module))
     builder.build()
     return builder
