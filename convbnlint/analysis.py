@@ -111,14 +111,15 @@ class Analysis:
                     continue
                 if kind == "escape":
                     return None
-                if kind == "item":
-                    _, seq, index = use
+                if kind == "list":
+                    continue  # escapes of lists were turned into escapes of their items
+                if kind == "member":
+                    seq = use[1]
                     items = self.facts.sites[seq].items
                     if items is None:
                         return None
-                    if index + 1 < len(items):
-                        consumers.add(items[index + 1])
-                    else:
+                    consumers |= items.successors(ref)
+                    if ref in items.lasts:
                         inner = self.output_consumers(seq, active)
                         if inner is None:
                             return None
@@ -133,8 +134,14 @@ class Analysis:
         return consumers
 
     # -- what a consumer is
-    def first_norms(self, ref: Consumer, _depth: int = 0) -> tuple[int, ...] | None:
-        """The cancelling-norm sites ``ref`` starts with, or None if not always one."""
+    def first_norms(
+        self, ref: Consumer, _depth: int = 0, _into: frozenset[str] | None = None
+    ) -> tuple[int, ...] | None:
+        """The cancelling-norm sites ``ref`` starts with, or None if not always one.
+
+        A bias-transparent layer (pooling, upsampling, ``Identity``...) passes the
+        question on to wherever its own output goes.
+        """
         if isinstance(ref, (Escape, UnknownRef)) or _depth > 20:
             return None
         objs = self.objects(ref)
@@ -143,13 +150,34 @@ class Analysis:
         norms: list[int] = []
         for obj in sorted(objs):
             site = self.facts.sites[obj]
-            if site.spec.role is Role.CANCELLING_NORM:
-                norms.append(obj)
-            elif site.spec.role is Role.SEQUENTIAL and site.items:
-                inner = self.first_norms(site.items[0], _depth + 1)
-                if inner is None:
+            role = site.spec.role
+            if role is Role.CANCELLING_NORM:
+                if _into is not None and site.spec.qualname not in _into:
                     return None
-                norms.extend(inner)
+                norms.append(obj)
+            elif role is Role.SEQUENTIAL and site.items is not None:
+                graph = site.items
+                if graph.may_empty or not graph.firsts:
+                    return None
+                for first in graph.firsts:
+                    inner = self.first_norms(first, _depth + 1, _into)
+                    if inner is None:
+                        return None
+                    norms.extend(inner)
+            elif role is Role.TRANSPARENT and site.transparent:
+                into = site.spec.transparent_into or None
+                if _into is not None:
+                    into = _into if into is None else frozenset(into) & _into
+                consumers = self.output_consumers(obj)
+                if not consumers:
+                    return None
+                for consumer in consumers:
+                    inner = self.first_norms(
+                        consumer, _depth + 1, frozenset(into) if into is not None else None
+                    )
+                    if inner is None:
+                        return None
+                    norms.extend(inner)
             else:
                 return None
         return tuple(norms)

@@ -36,7 +36,7 @@ from libcst.metadata import (
 
 from libcst.metadata.base_provider import LazyValue
 
-from convbnlint.catalog import Catalog, LayerSpec, Role
+from convbnlint.catalog import ArgIs, Catalog, LayerSpec, Role
 from convbnlint.types import Bias, Span
 
 # --------------------------------------------------------------------------- refs
@@ -75,8 +75,81 @@ HARMLESS = ("harmless",)
 ESCAPED = ("escape",)
 
 
-def item_use(seq: int, index: int) -> tuple[str, int, int]:
-    return ("item", seq, index)
+def member_use(seq: int) -> tuple[str, int]:
+    return ("member", seq)
+
+
+def list_use(lid: int) -> tuple[str, int]:
+    return ("list", lid)
+
+
+@dataclass(frozen=True)
+class Graph:
+    """Which item may immediately follow which in an ordered container.
+
+    A sound abstraction of every order a container's items can have on any path
+    through the code that built it (branches, loops): ``firsts`` may come first,
+    ``lasts`` may come last, ``edges`` holds every possible (item, next item)
+    pair, and ``may_empty`` says it may hold nothing.  Items are refs; an
+    :class:`UnknownRef` item stands for anything we could not follow.
+    """
+
+    firsts: frozenset = frozenset()
+    edges: frozenset = frozenset()
+    lasts: frozenset = frozenset()
+    may_empty: bool = True
+
+    @staticmethod
+    def single(ref: Ref) -> Graph:
+        return Graph(frozenset({ref}), frozenset(), frozenset({ref}), False)
+
+    def then(self, other: Graph) -> Graph:
+        edges = self.edges | other.edges | {(a, b) for a in self.lasts for b in other.firsts}
+        firsts = self.firsts | other.firsts if self.may_empty else self.firsts
+        lasts = other.lasts | self.lasts if other.may_empty else other.lasts
+        return Graph(firsts, frozenset(edges), lasts, self.may_empty and other.may_empty)
+
+    def union(self, other: Graph) -> Graph:
+        return Graph(
+            self.firsts | other.firsts,
+            self.edges | other.edges,
+            self.lasts | other.lasts,
+            self.may_empty or other.may_empty,
+        )
+
+    def nodes(self) -> set[Ref]:
+        out = set(self.firsts) | set(self.lasts)
+        for a, b in self.edges:
+            out.add(a)
+            out.add(b)
+        return out
+
+    def successors(self, ref: Ref) -> set[Ref]:
+        return {b for a, b in self.edges if a == ref}
+
+
+EMPTY_GRAPH = Graph()
+
+
+@dataclass(frozen=True)
+class ListState:
+    """A local list of layers being built (``layers = []; layers.append(...)``)."""
+
+    lids: frozenset[int]
+    graph: Graph
+    partial: bool = False  # on some path the name is not this list
+
+    def union(self, other: ListState) -> ListState:
+        return ListState(
+            self.lids | other.lids, self.graph.union(other.graph), self.partial or other.partial
+        )
+
+    @property
+    def clean(self) -> bool:
+        return not self.partial and len(self.lids) == 1
+
+
+LIST = "\0list:"  # env key prefix for list states
 
 
 def call_use(inv: int) -> tuple[str, int]:
@@ -88,7 +161,8 @@ class Site:
     id: int
     spec: LayerSpec
     bias: Bias = Bias.UNKNOWN
-    items: tuple[Ref, ...] | None = None  # containers only; None when not static
+    items: Graph | None = None  # containers only; None when not static
+    transparent: bool = False  # TRANSPARENT layers whose arguments keep them so
     span: Span | None = None
 
 
@@ -106,6 +180,8 @@ class ModuleFacts:
     bindings: dict[tuple, list[Ref]] = field(default_factory=dict)
     invocations: dict[int, Invocation] = field(default_factory=dict)
     dynamic_holders: set[tuple] = field(default_factory=set)
+    list_elements: dict[int, set[Ref]] = field(default_factory=dict)
+    escaped_lists: set[int] = field(default_factory=set)
 
 
 # --------------------------------------------------------------------------- contexts
@@ -139,7 +215,7 @@ _SELF_HARMLESS = frozenset(
     {"modules", "named_modules", "children", "named_children", "parameters", "named_parameters"}
 )
 _DYNAMIC_SELF = frozenset({"__dict__", "_modules"})
-_LOOP_PASSES = 3
+_LOOP_PASSES = 8
 
 Env = dict[str, frozenset[int]]
 
@@ -148,10 +224,27 @@ def _merge(*envs: Env | None) -> Env | None:
     live = [e for e in envs if e is not None]
     if not live:
         return None
-    out: dict[str, frozenset[int]] = {}
+    if len(live) == 1:
+        return dict(live[0])
+    out: dict = {}
+    keys: set[str] = set()
     for env in live:
-        for name, defs in env.items():
-            out[name] = out.get(name, frozenset()) | defs
+        keys.update(env)
+    for key in keys:
+        values = [env.get(key) for env in live]
+        present = [v for v in values if v is not None]
+        if key.startswith(LIST):
+            merged = present[0]
+            for v in present[1:]:
+                merged = merged.union(v)
+            if len(present) < len(values):
+                merged = ListState(merged.lids, merged.graph, True)
+            out[key] = merged
+        else:
+            acc: frozenset[int] = frozenset()
+            for v in present:
+                acc = acc | v
+            out[key] = acc
     return out
 
 
@@ -346,6 +439,8 @@ class FactBuilder:
         self.names = names
         self._positions: dict[cst.CSTNode, CodeRange] | None = None
         self.facts = ModuleFacts()
+        self.factories: dict[str, cst.Call] = {}
+        self.factory_calls: set[cst.Call] = set()
         self.site_nodes: dict[int, cst.Call] = {}
         self._site_ids: dict[cst.Call, int] = {}
         self._inv_ids: dict[cst.Call, int] = {}
@@ -355,9 +450,36 @@ class FactBuilder:
     # -- public
     def build(self) -> ModuleFacts:
         self._assign_families()
+        self._find_factories()
         scope = _Scope(self, self._scope_id(self.module), prescan(self.module.body), None, None)
+        scope.local_bound = set()
         scope.run_body(self.module.body)
+        for lid in self.facts.escaped_lists:
+            for ref in self.facts.list_elements.get(lid, ()):
+                self.use(ref, ESCAPED)
         return self.facts
+
+    def _find_factories(self) -> None:
+        """Module-level ``def f(...): return nn.Conv2d(...)``: a call of ``f`` is that layer."""
+        defs: dict[str, list[cst.FunctionDef]] = {}
+        other: set[str] = set()
+        for stmt in self.module.body:
+            if isinstance(stmt, cst.FunctionDef):
+                defs.setdefault(stmt.name.value, []).append(stmt)
+            else:
+                info = prescan([stmt])
+                other |= info.complex_bound | set(info.simple_rhs)
+        for name, nodes in defs.items():
+            if len(nodes) != 1 or name in other or nodes[0].decorators:
+                continue
+            returns = _returns(nodes[0])
+            if len(returns) != 1 or not isinstance(returns[0].value, cst.Call):
+                continue
+            call = returns[0].value
+            spec = self.spec_of(call.func)
+            if spec is not None and spec.role is Role.BIASED:
+                self.factories[name] = call
+                self.factory_calls.add(call)
 
     def span(self, site: int) -> Span:
         if self._positions is None:
@@ -414,7 +536,12 @@ class FactBuilder:
             sid = len(self._site_ids)
             self._site_ids[call] = sid
             self.site_nodes[sid] = call
-            self.facts.sites[sid] = Site(sid, spec, bias=bias_state(call, spec))
+            self.facts.sites[sid] = Site(
+                sid,
+                spec,
+                bias=bias_state(call, spec),
+                transparent=spec.role is Role.TRANSPARENT and is_transparent(call, spec),
+            )
         return sid
 
     def inv_for(self, call: cst.Call, callee: Ref) -> Invocation:
@@ -462,6 +589,48 @@ def bias_state(call: cst.Call, spec: LayerSpec) -> Bias:
     return constant_truth(value)
 
 
+def is_transparent(call: cst.Call, spec: LayerSpec) -> bool:
+    """Whether the catalog's argument conditions for transparency hold."""
+    if not spec.transparent_when:
+        return True
+    if any(arg.star for arg in call.args):
+        return False
+    return any(all(_arg_is(call, cond) for cond in alt) for alt in spec.transparent_when)
+
+
+def _arg_is(call: cst.Call, cond: ArgIs) -> bool:
+    positional = [a for a in call.args if a.keyword is None]
+    value: cst.BaseExpression | None = None
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == cond.param:
+            value = arg.value
+    if value is None and cond.index is not None and len(positional) > cond.index:
+        value = positional[cond.index].value
+    if value is None:
+        return cond.absent_ok
+    const = _constant(value)
+    return const is not _NOT_CONST and any(
+        const == v and type(const) is type(v) for v in cond.values
+    )
+
+
+_NOT_CONST = object()
+
+
+def _constant(node: cst.BaseExpression) -> object:
+    if isinstance(node, cst.Name) and node.value in ("True", "False", "None"):
+        return {"True": True, "False": False, "None": None}[node.value]
+    if isinstance(node, cst.Integer):
+        try:
+            return int(node.value.replace("_", ""), 0)
+        except ValueError:
+            return _NOT_CONST
+    if isinstance(node, cst.Tuple):
+        items = tuple(_constant(e.value) for e in node.elements)
+        return _NOT_CONST if _NOT_CONST in items else items
+    return _NOT_CONST
+
+
 def constant_truth(value: cst.BaseExpression) -> Bias:
     if isinstance(value, cst.Name):
         if value.value == "True":
@@ -497,6 +666,8 @@ class _Scope:
         self.self_name = self_name
         self.family = family
         self.holder_names = self._holder_names()
+        self.local_bound: set[str] = info.complex_bound | set(info.simple_rhs)
+        self.seq_class = False  # a method of an nn.Sequential subclass without forward
         self.loops: list[tuple[list[Env | None], list[Env | None]]] = []
         self.nested_counter = [0]
         # Module objects held in local names that nested scopes can see escape.
@@ -541,6 +712,10 @@ class _Scope:
             spec = self.b.spec_of(node.func)
             if spec is not None:
                 return SiteRef(self.b.site_for(node, spec))
+            if isinstance(node.func, cst.Name):
+                factory = self.factory(node.func.value)
+                if factory is not None:
+                    return SiteRef(factory)
             return UNKNOWN
         name = self.self_attr(node)
         if name is not None:
@@ -594,6 +769,16 @@ class _Scope:
                 return env
             return self.assign([node.target], node.value, env)
         if isinstance(node, cst.AugAssign):
+            target = node.target
+            if isinstance(target, cst.Name) and LIST + target.value in env:
+                state = env[LIST + target.value]
+                if isinstance(node.operator, cst.AddAssign) and isinstance(
+                    node.value, (cst.List, cst.Tuple)
+                ):
+                    env[LIST + target.value] = self.extend_list(state, node.value.elements, env)
+                    return env
+                self.escape_list(state)
+                env.pop(LIST + target.value)
             self.expr(node.value, C_ESCAPE, env)
             self.expr(node.target, C_ESCAPE, env)
             self.kill_target(node.target, env)
@@ -601,6 +786,9 @@ class _Scope:
         if isinstance(node, cst.Expr):
             self.expr(node.value, C_DISCARD, env)
             return env
+        if isinstance(node, cst.Return) and node.value in self.b.factory_calls:
+            self.expr(node.value, C_HARMLESS, env)  # callers' uses are the object's uses
+            return None
         if isinstance(node, (cst.Return, cst.Raise)):
             self.generic(node, env)
             return None
@@ -612,6 +800,7 @@ class _Scope:
         if isinstance(node, cst.Del):
             for name in _target_names(node.target):
                 env.pop(name, None)
+                env.pop(LIST + name, None)
             self.generic(node.target, env, skip_names=True)
             return env
         if isinstance(node, (cst.Import, cst.ImportFrom)):
@@ -651,12 +840,33 @@ class _Scope:
             for h in holders:
                 self.b.bind(h, UNKNOWN)
             self.expr(value, C_ESCAPE, env)
+        elif (
+            tracked
+            and len(plain_names) == 1
+            and len(tracked) == 1
+            and not other_targets
+            and isinstance(value, (cst.List, cst.Tuple))
+            and isinstance(value, cst.List)
+        ):
+            name = tracked[0]
+            old = env.pop(LIST + name, None)
+            if old is not None and any(
+                isinstance(e, cst.Element)
+                and isinstance(e.value, cst.Name)
+                and e.value.value == name
+                for e in value.elements
+            ):
+                self.escape_list(old)
+            env.pop(name, None)
+            self.new_list(name, value.elements, env)
+            return env
         elif tracked and len(tracked) == len(plain_names) and len(plain_names) == 1 and not (
             other_targets
         ):
             inv = self.expr(value, C_DEF, env)
             name = tracked[0]
             env[name] = frozenset({inv}) if inv is not None else frozenset()
+            env.pop(LIST + name, None)
             return env
         else:
             self.expr(value, C_ESCAPE, env)
@@ -665,11 +875,13 @@ class _Scope:
             self.target_reads(t, env)
         for n in plain_names:
             env.pop(n, None)
+            env.pop(LIST + n, None)
         return env
 
     def kill_target(self, target: cst.BaseExpression, env: Env) -> None:
         for name in _target_names(target):
             env.pop(name, None)
+            env.pop(LIST + name, None)
         for el in _self_attrs_in_target(target, self):
             self.b.bind(self.attr(el).holder, UNKNOWN)
 
@@ -713,7 +925,19 @@ class _Scope:
             if new_head == head:
                 break
             head = new_head
+        else:
+            # No fixpoint in time: give up on everything live at the loop head.
+            self.forget(head)
         return _merge(head, *breaks)
+
+    def forget(self, env: Env) -> None:
+        """Make every value tracked in ``env`` unknown (sound fallback)."""
+        for key, value in env.items():
+            if key.startswith(LIST):
+                self.escape_list(value)
+            else:
+                for inv in value:
+                    self.b.facts.invocations[inv].consumers.add(ESCAPE)
 
     def c_For(self, node: cst.For, env: Env) -> Env | None:
         self.expr(node.iter, C_ESCAPE, env)
@@ -793,6 +1017,15 @@ class _Scope:
         family = self.b.family_of(node, self.nested_counter)
         body = node.body.body if isinstance(node.body, cst.IndentedBlock) else node.body.body
         cls_scope = _Scope(self.b, self.b._scope_id(node), prescan(body), None, family)
+        # A Sequential subclass that keeps Sequential's forward: ``super().__init__(...)``
+        # arguments are its items, in order.
+        seq_class = any(
+            (spec := self.b.spec_of(base.value)) is not None and spec.role is Role.SEQUENTIAL
+            for base in node.bases
+        ) and not any(
+            isinstance(st, cst.FunctionDef) and st.name.value in ("forward", "__call__")
+            for st in body
+        )
         # Class bodies: walk statements; methods get their own scopes with ``self``.
         cls_env: Env = {}
         for stmt in body:
@@ -800,13 +1033,15 @@ class _Scope:
                 for dec in stmt.decorators:
                     cls_scope.expr(dec.decorator, C_ESCAPE, cls_env)
                 cls_scope.generic(stmt.params, cls_env)
-                cls_scope.function(stmt, method_of=family)
+                cls_scope.function(stmt, method_of=family, seq_class=seq_class)
             else:
                 out = cls_scope.stmt(stmt, cls_env)
                 cls_env = out if out is not None else {}
         return env
 
-    def function(self, node: cst.FunctionDef, method_of: int | None) -> None:
+    def function(
+        self, node: cst.FunctionDef, method_of: int | None, seq_class: bool = False
+    ) -> None:
         params = node.params
         names = [p.name.value for p in (*params.posonly_params, *params.params)]
         all_params = set(names) | {p.name.value for p in params.kwonly_params}
@@ -829,6 +1064,7 @@ class _Scope:
         scope = _Scope(
             self.b, self.b._scope_id(node), prescan(body, all_params), self_name, family
         )
+        scope.seq_class = seq_class and node.name.value == "__init__"
         scope.run_body(body)
 
     # -- expressions
@@ -860,8 +1096,10 @@ class _Scope:
     def record_ref(self, ref: Ref, ctx: Ctx) -> None:
         if ctx.kind == "bind":
             self.b.use(ref, BIND)
-        elif ctx.kind == "item":
-            self.b.use(ref, item_use(ctx.seq, ctx.index))
+        elif ctx.kind == "member":
+            self.b.use(ref, member_use(ctx.seq))
+        elif ctx.kind == "list":
+            self.b.use(ref, list_use(ctx.seq))
         elif ctx.kind == "callee":
             self.b.use(ref, call_use(ctx.inv))
         elif ctx.kind in ("harmless", "discard"):
@@ -894,8 +1132,15 @@ class _Scope:
         if isinstance(node, cst.Name):
             if node.value in self.holder_names:
                 self.record_ref(self.local(node.value), ctx)
-            elif node.value in env:
-                self.read_value(node.value, ctx, env)
+            else:
+                if node.value in env:
+                    self.read_value(node.value, ctx, env)
+                state = env.get(LIST + node.value)
+                if state is not None and ctx.kind not in ("harmless", "discard"):
+                    self.escape_list(state)
+                factory = self.factory(node.value)
+                if factory is not None and ctx.kind != "callee":
+                    self.b.use(SiteRef(factory), ESCAPED)
             return None
         if isinstance(node, cst.Attribute):
             attr = self.self_attr(node)
@@ -930,13 +1175,44 @@ class _Scope:
             sid = self.b.site_for(node, spec)
             self.record_ref(SiteRef(sid), ctx)
             if spec.role is Role.SEQUENTIAL:
-                self.sequential(sid, node, env)
+                self.sequential(sid, node.args, env)
             else:
                 for arg in node.args:
                     self.expr(arg.value, C_ESCAPE, env)
             return None
 
         func = node.func
+        if isinstance(func, cst.Name):
+            factory = self.factory(func.value)
+            if factory is not None:
+                self.record_ref(SiteRef(factory), ctx)
+                for arg in node.args:
+                    self.expr(arg.value, C_ESCAPE, env)
+                return None
+        if (
+            self.seq_class
+            and isinstance(func, cst.Attribute)
+            and func.attr.value == "__init__"
+            and isinstance(func.value, cst.Call)
+            and isinstance(func.value.func, cst.Name)
+            and func.value.func.value == "super"
+        ):
+            spec = self.b.catalog.lookup("torch.nn.Sequential")
+            if spec is not None:
+                sid = self.b.site_for(node, spec)
+                self.b.use(SiteRef(sid), ESCAPED)  # instances are used elsewhere
+                self.sequential(sid, node.args, env)
+                return None
+        if (
+            isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Name)
+            and self.list_method(node, func.value.value, func.attr.value, env)
+        ):
+            return None
+        if isinstance(func, cst.Name) and func.value == "len" and len(node.args) == 1:
+            arg = node.args[0].value
+            if isinstance(arg, cst.Name) and LIST + arg.value in env:
+                return None
         callee = self.ref_of(func)
         if not isinstance(callee, UnknownRef):
             inv = self.b.inv_for(node, callee)
@@ -1002,18 +1278,154 @@ class _Scope:
         self.b.bind(self.attr(name).holder, self.ref_of(value))
         self.expr(value, C_BIND, env)
 
-    def sequential(self, sid: int, node: cst.Call, env: Env) -> None:
-        items: list[Ref] = []
-        static = True
-        for arg in node.args:
+    def sequential(self, sid: int, args: Sequence[cst.Arg], env: Env) -> None:
+        """Items of ``nn.Sequential(...)`` (or a Sequential subclass's ``super().__init__``)."""
+        graph = EMPTY_GRAPH
+        ordered = self.ordered_dict_items(args)
+        if ordered is not None:
+            for value in ordered:
+                graph = graph.then(Graph.single(self.ref_of(value)))
+                self.expr(value, Ctx("member", seq=sid), env)
+            self.b.facts.sites[sid].items = graph
+            return
+        for arg in args:
+            if arg.star == "*" and isinstance(arg.value, cst.Name):
+                state = env.get(LIST + arg.value.value)
+                if state is not None and state.clean:
+                    graph = graph.then(state.graph)
+                    for ref in state.graph.nodes():
+                        self.b.use(ref, member_use(sid))
+                    continue
             if arg.star or arg.keyword is not None:
-                static = False
+                graph = graph.then(Graph.single(UNKNOWN))
                 self.expr(arg.value, C_ESCAPE, env)
                 continue
-            index = len(items)
-            items.append(self.ref_of(arg.value))
-            self.expr(arg.value, Ctx("item", seq=sid, index=index), env)
-        self.b.facts.sites[sid].items = tuple(items) if static else None
+            graph = graph.then(Graph.single(self.ref_of(arg.value)))
+            self.expr(arg.value, Ctx("member", seq=sid), env)
+        self.b.facts.sites[sid].items = graph
+
+    def ordered_dict_items(self, args: Sequence[cst.Arg]) -> list[cst.BaseExpression] | None:
+        """``OrderedDict([("a", m), ...])`` or ``OrderedDict(a=m, ...)`` as the only argument."""
+        if len(args) != 1 or args[0].star or args[0].keyword is not None:
+            return None
+        call = args[0].value
+        if not isinstance(call, cst.Call):
+            return None
+        names = self.b.names(call.func)
+        if not names or not set(names) <= {"collections.OrderedDict", "typing.OrderedDict"}:
+            return None
+        if all(a.keyword is not None and not a.star for a in call.args):
+            return [a.value for a in call.args]
+        if len(call.args) == 1 and not call.args[0].star and call.args[0].keyword is None:
+            seq = call.args[0].value
+            if isinstance(seq, (cst.List, cst.Tuple)):
+                values = []
+                for el in seq.elements:
+                    pair = el.value
+                    if (
+                        isinstance(el, cst.StarredElement)
+                        or not isinstance(pair, cst.Tuple)
+                        or len(pair.elements) != 2
+                        or any(isinstance(e, cst.StarredElement) for e in pair.elements)
+                    ):
+                        return None
+                    values.append(pair.elements[1].value)
+                return values
+        return None
+
+    # -- lists of layers
+    def new_list(self, name: str, elements: Sequence[cst.BaseElement], env: Env) -> None:
+        lid = len(self.b.facts.list_elements)
+        self.b.facts.list_elements[lid] = set()
+        state = ListState(frozenset({lid}), EMPTY_GRAPH)
+        env[LIST + name] = self.extend_list(state, elements, env)
+
+    def extend_list(
+        self, state: ListState, elements: Sequence[cst.BaseElement], env: Env
+    ) -> ListState:
+        graph = state.graph
+        for el in elements:
+            if isinstance(el, cst.StarredElement):
+                ref: Ref = UNKNOWN
+                self.expr(el.value, C_ESCAPE, env)
+            else:
+                ref = self.ref_of(el.value)
+                lid = min(state.lids)
+                self.expr(el.value, Ctx("list", seq=lid), env)
+            for lid in state.lids:
+                self.b.facts.list_elements[lid].add(ref)
+            graph = graph.then(Graph.single(ref))
+        return ListState(state.lids, graph, state.partial)
+
+    def escape_list(self, state: ListState) -> None:
+        self.b.facts.escaped_lists.update(state.lids)
+
+    def list_method(self, node: cst.Call, name: str, method: str, env: Env) -> bool:
+        """``layers.append(m)`` / ``extend([...])`` / ``insert(len(layers), m)``."""
+        state = env.get(LIST + name)
+        if state is None:
+            return False
+        args = node.args
+        plain = all(not a.star and a.keyword is None for a in args)
+        elements: list[cst.BaseElement] | None = None
+        if method == "append" and len(args) == 1 and plain:
+            elements = [cst.Element(args[0].value)]
+        elif method == "extend" and len(args) == 1 and plain:
+            if isinstance(args[0].value, (cst.List, cst.Tuple)):
+                elements = list(args[0].value.elements)
+        elif method == "insert" and len(args) == 2 and plain:
+            pos = args[0].value
+            if (
+                isinstance(pos, cst.Call)
+                and isinstance(pos.func, cst.Name)
+                and pos.func.value == "len"
+                and len(pos.args) == 1
+                and isinstance(pos.args[0].value, cst.Name)
+                and pos.args[0].value.value == name
+            ):
+                elements = [cst.Element(args[1].value)]
+        elif method in ("copy", "index", "count") or method == "__len__":
+            for arg in args:
+                self.expr(arg.value, C_ESCAPE, env)
+            self.escape_list(state) if method == "copy" else None
+            return True
+        if elements is None:
+            self.escape_list(state)
+            for arg in args:
+                self.expr(arg.value, C_ESCAPE, env)
+            env[LIST + name] = ListState(state.lids, state.graph, True)
+            return True
+        env[LIST + name] = self.extend_list(state, elements, env)
+        return True
+
+    # -- helper functions that return a layer
+    def factory(self, name: str) -> int | None:
+        call = self.b.factories.get(name)
+        if call is None or name in self.info.simple_rhs or name in self.local_bound:
+            return None
+        spec = self.b.spec_of(call.func)
+        return None if spec is None else self.b.site_for(call, spec)
+
+
+def _returns(func: cst.FunctionDef) -> list[cst.Return]:
+    """The return statements of a function, not of the scopes nested in it."""
+    found: list[cst.Return] = []
+
+    class _V(cst.CSTVisitor):
+        def visit_Return(self, node: cst.Return) -> None:
+            found.append(node)
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return node is func
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+            return False
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+    func.visit(_V())
+    return found
 
 
 def _self_attrs_in_target(target: cst.BaseExpression, scope: _Scope) -> Iterator[str]:

@@ -824,4 +824,318 @@ CASES: list[Case] = [
         inputs = (torch.randn(2, 3, 10, 10),)
         """,
     ),
+    # ---------------------------------------------------------------- lists
+    Case(
+        "list_append_then_sequential",
+        """
+        import torch
+        import torch.nn as nn
+
+        def make(channels):
+            layers = []
+            layers.append(nn.Conv2d(3, channels, 3))  # expect: CBL001
+            layers.append(nn.BatchNorm2d(channels))
+            layers.append(nn.ReLU())
+            layers.append(nn.Conv2d(channels, channels, 3))
+            layers.append(nn.ReLU())
+            return nn.Sequential(*layers)
+
+        model = make(4)
+        inputs = (torch.randn(2, 3, 10, 10),)
+        """,
+    ),
+    Case(
+        "list_literal_extend_pluseq_insert",
+        """
+        import torch
+        import torch.nn as nn
+
+        class Net(nn.Sequential):
+            def __init__(self):
+                layers = [nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4)]  # expect: CBL001
+                layers += [nn.Conv2d(4, 4, 3), nn.InstanceNorm2d(4)]  # expect: CBL001
+                layers.extend([nn.Conv2d(4, 4, 1)])  # expect: CBL001
+                layers.insert(len(layers), nn.BatchNorm2d(4))
+                super().__init__(*layers)
+
+        model = Net()
+        inputs = (torch.randn(2, 3, 10, 10),)
+        """,
+    ),
+    Case(
+        "vgg_make_layers_loop",
+        """
+        import torch
+        import torch.nn as nn
+
+        def make_layers(cfg):
+            layers = []
+            in_channels = 3
+            for v in cfg:
+                if v == "M":
+                    layers += [nn.MaxPool2d(kernel_size=2, stride=2)]
+                else:
+                    conv2d = nn.Conv2d(in_channels, v, kernel_size=3, padding=1)  # expect: CBL001
+                    layers += [conv2d, nn.BatchNorm2d(v), nn.ReLU(inplace=True)]
+                    in_channels = v
+            return nn.Sequential(*layers)
+
+        model = make_layers([4, "M", 4])
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+    ),
+    Case(
+        "vgg_make_layers_with_optional_norm_is_silent",
+        """
+        import torch
+        import torch.nn as nn
+
+        def make_layers(cfg, batch_norm=False):
+            layers = []
+            in_channels = 3
+            for v in cfg:
+                conv2d = nn.Conv2d(in_channels, v, kernel_size=3, padding=1)
+                if batch_norm:
+                    layers += [conv2d, nn.BatchNorm2d(v), nn.ReLU(inplace=True)]
+                else:
+                    layers += [conv2d, nn.ReLU(inplace=True)]
+                in_channels = v
+            return nn.Sequential(*layers)
+
+        model = make_layers([4, 4])
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+    ),
+    Case(
+        "list_loop_boundary_pairs",
+        """
+        import torch
+        import torch.nn as nn
+
+        def make(n):
+            layers = []
+            for i in range(n):
+                layers.append(nn.BatchNorm2d(4))
+                layers.append(nn.Conv2d(4, 4, 3, padding=1))
+            return nn.Sequential(*layers)
+
+        model = make(3)
+        inputs = (torch.randn(2, 4, 8, 8),)
+        """,
+    ),
+    Case(
+        "list_escapes_are_silent",
+        """
+        import torch
+        import torch.nn as nn
+
+        def make():
+            layers = [nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4)]
+            extra = layers
+            extra.insert(1, nn.ReLU())
+            return nn.Sequential(*layers)
+
+        def make2():
+            layers = [nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4)]
+            layers.reverse()
+            return nn.Sequential(*layers)
+
+        model = nn.Sequential(make(), make2())
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+        bias_may_not_matter=True,
+    ),
+    Case(
+        "list_built_in_one_branch_only",
+        """
+        import torch
+        import torch.nn as nn
+
+        def make(deep):
+            if deep:
+                layers = [nn.Conv2d(3, 4, 3)]
+            layers.append(nn.BatchNorm2d(4))
+            return nn.Sequential(*layers)
+        """,
+        runnable=False,
+    ),
+    Case(
+        "sequential_mixed_args_and_list",
+        """
+        import torch
+        import torch.nn as nn
+
+        def make():
+            body = [nn.BatchNorm2d(4), nn.ReLU()]
+            return nn.Sequential(nn.Conv2d(3, 4, 3), *body, nn.Conv2d(4, 4, 3))  # expect: CBL001
+
+        model = make()
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+    ),
+    # ---------------------------------------------------------------- containers
+    Case(
+        "ordered_dict_sequential",
+        """
+        from collections import OrderedDict
+
+        import torch
+        import torch.nn as nn
+        model = nn.Sequential(
+            OrderedDict(
+                [
+                    ("conv", nn.Conv2d(3, 4, 3)),  # expect: CBL001
+                    ("bn", nn.BatchNorm2d(4)),
+                    ("relu", nn.ReLU()),
+                    ("conv2", nn.Conv2d(4, 4, 3)),
+                ]
+            )
+        )
+        other = nn.Sequential(OrderedDict(conv=nn.Conv2d(4, 4, 1), norm=nn.InstanceNorm2d(4)))  # expect: CBL001
+        model = nn.Sequential(model, other)
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+    ),
+    Case(
+        "sequential_subclass_super_init",
+        """
+        import torch
+        import torch.nn as nn
+
+        class ConvBN(nn.Sequential):
+            def __init__(self, i, o):
+                super().__init__(
+                    nn.Conv2d(i, o, 3, padding=1),  # expect: CBL001
+                    nn.BatchNorm2d(o),
+                    nn.ReLU(inplace=True),
+                )
+
+        class ConvOnly(nn.Sequential):
+            def __init__(self, i, o):
+                super().__init__(nn.BatchNorm2d(i), nn.Conv2d(i, o, 3, padding=1))
+
+        class Custom(nn.Sequential):
+            def __init__(self, i, o):
+                super().__init__(nn.Conv2d(i, o, 3, padding=1), nn.BatchNorm2d(o))
+
+            def forward(self, x):
+                return self[0](x)
+
+        model = nn.Sequential(ConvBN(3, 4), ConvOnly(4, 4), nn.ReLU(), Custom(4, 4))
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+    ),
+    # ---------------------------------------------------------------- helpers
+    Case(
+        "helper_returning_conv_all_uses_feed_norm",
+        """
+        import torch
+        import torch.nn as nn
+
+        def conv3x3(i, o, stride=1):
+            return nn.Conv2d(i, o, 3, stride, 1)  # expect: CBL001
+
+        class Block(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv1 = conv3x3(3, 4)
+                self.bn1 = nn.BatchNorm2d(4)
+                self.conv2 = conv3x3(4, 4)
+                self.bn2 = nn.BatchNorm2d(4)
+
+            def forward(self, x):
+                x = torch.relu(self.bn1(self.conv1(x)))
+                return self.bn2(self.conv2(x))
+
+        model = nn.Sequential(Block(), conv3x3(4, 4), nn.BatchNorm2d(4))
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+    ),
+    Case(
+        "helper_with_one_use_elsewhere_is_silent",
+        """
+        import torch
+        import torch.nn as nn
+
+        def conv1x1(i, o):
+            return nn.Conv2d(i, o, 1)
+
+        class Block(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv1 = conv1x1(4, 4)
+                self.bn1 = nn.BatchNorm2d(4)
+                self.proj = conv1x1(4, 4)
+
+            def forward(self, x):
+                return self.bn1(self.conv1(x)) + self.proj(x)
+
+        model = Block()
+        inputs = (torch.randn(2, 4, 8, 8),)
+        """,
+    ),
+    Case(
+        "helper_passed_as_value_is_silent",
+        """
+        import torch
+        import torch.nn as nn
+
+        def conv1x1(i, o):
+            return nn.Conv2d(i, o, 1)
+
+        def build(factory):
+            return factory(4, 4)
+
+        model = nn.Sequential(conv1x1(4, 4), nn.BatchNorm2d(4), build(conv1x1))
+        inputs = (torch.randn(2, 4, 8, 8),)
+        """,
+    ),
+    # ---------------------------------------------------------------- transparent ops
+    Case(
+        "transparent_ops_between",
+        """
+        import torch
+        import torch.nn as nn
+        model = nn.Sequential(
+            nn.Conv2d(3, 4, 3, padding=1),  # expect: CBL001
+            nn.MaxPool2d(2, padding=1),
+            nn.BatchNorm2d(4),
+            nn.Conv2d(4, 4, 3, padding=1),  # expect: CBL001
+            nn.AvgPool2d(2),
+            nn.BatchNorm2d(4),
+            nn.Conv2d(4, 4, 3, padding=1),  # expect: CBL001
+            nn.AvgPool2d(3, 1, 1, count_include_pad=False),
+            nn.InstanceNorm2d(4),
+            nn.Conv2d(4, 4, 3, padding=1),  # expect: CBL001
+            nn.Upsample(scale_factor=2, mode="bilinear"),
+            nn.Identity(),
+            nn.BatchNorm2d(4),
+            nn.Conv2d(4, 4, 3, padding=1),  # expect: CBL001
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+            nn.BatchNorm1d(4),
+        )
+        inputs = (torch.randn(4, 3, 8, 8),)
+        """,
+    ),
+    Case(
+        "non_transparent_pooling",
+        """
+        import torch
+        import torch.nn as nn
+        model = nn.Sequential(
+            nn.Conv2d(3, 4, 3, padding=1),
+            nn.AvgPool2d(3, 1, 1),
+            nn.BatchNorm2d(4),
+            nn.Conv2d(4, 4, 3, padding=1),
+            nn.AvgPool2d(2, divisor_override=3),
+            nn.BatchNorm2d(4),
+            nn.Conv2d(4, 4, 3, padding=1),
+            nn.ZeroPad2d(1),
+            nn.MaxPool2d(2),
+            nn.BatchNorm2d(4),
+        )
+        inputs = (torch.randn(4, 3, 8, 8),)
+        """,
+    ),
 ]

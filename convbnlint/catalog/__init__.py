@@ -19,6 +19,20 @@ class Role(str, Enum):
     BIASED = "biased"  # a layer with an optional per-channel bias (conv, linear)
     CANCELLING_NORM = "cancelling_norm"  # subtracts a per-channel mean
     SEQUENTIAL = "sequential"  # calls its positional children in order
+    # op(x + b) == op(x) + b for every per-channel constant b (and every input),
+    # possibly only under conditions on its arguments (``transparent_when``).
+    TRANSPARENT = "transparent"
+
+
+@dataclass(frozen=True)
+class ArgIs:
+    """A condition on one constructor argument: its constant value is one of
+    ``values``; an absent argument satisfies it when ``absent_ok``."""
+
+    param: str
+    index: int | None
+    values: tuple[object, ...]
+    absent_ok: bool = True
 
 
 @dataclass(frozen=True)
@@ -39,6 +53,11 @@ class LayerSpec:
     bias_index: int | None = None
     bias_default: bool = True
     aliases: tuple[str, ...] = ()
+    # TRANSPARENT only: alternatives (any may hold) of conditions (all must hold);
+    # empty means always transparent.
+    transparent_when: tuple[tuple[ArgIs, ...], ...] = ()
+    # TRANSPARENT only: if set, the norm that follows must be one of these.
+    transparent_into: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:

@@ -11,7 +11,20 @@ checks them with :mod:`inspect` whenever torch is installed):
 
 from __future__ import annotations
 
-from convbnlint.catalog import Catalog, LayerSpec, Role
+from convbnlint.catalog import ArgIs, Catalog, LayerSpec, Role
+
+# AvgPool{1,2,3}d(kernel_size, stride, padding, ceil_mode, count_include_pad[, divisor_override])
+# averages real elements only when nothing pads the window (or padding is not
+# counted); a divisor override breaks op(x + b) == op(x) + b.
+_NO_DIVISOR = ArgIs("divisor_override", 5, (None,))
+_AVGPOOL_TRANSPARENT = (
+    (
+        ArgIs("padding", 2, (0, (0,), (0, 0), (0, 0, 0))),
+        ArgIs("ceil_mode", 3, (False, 0)),
+        _NO_DIVISOR,
+    ),
+    (ArgIs("count_include_pad", 4, (False, 0), absent_ok=False), _NO_DIVISOR),
+)
 
 
 def _spec(module: str, name: str, role: Role, **kw: object) -> LayerSpec:
@@ -40,6 +53,27 @@ def _build() -> tuple[LayerSpec, ...]:
         specs.append(_spec("instancenorm", f"LazyInstanceNorm{dim}d", Role.CANCELLING_NORM))
     specs.append(_spec("batchnorm", "SyncBatchNorm", Role.CANCELLING_NORM))
     specs.append(_spec("container", "Sequential", Role.SEQUENTIAL))
+    # Bias-transparent layers: the norm after them still cancels the bias.
+    specs.append(_spec("linear", "Identity", Role.TRANSPARENT))
+    for dim in (1, 2, 3):
+        specs.append(_spec("pooling", f"MaxPool{dim}d", Role.TRANSPARENT))
+        specs.append(_spec("pooling", f"AdaptiveMaxPool{dim}d", Role.TRANSPARENT))
+        specs.append(_spec("pooling", f"AdaptiveAvgPool{dim}d", Role.TRANSPARENT))
+        specs.append(
+            _spec(
+                "pooling", f"AvgPool{dim}d", Role.TRANSPARENT, transparent_when=_AVGPOOL_TRANSPARENT
+            )
+        )
+    for name in ("Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d"):
+        specs.append(_spec("upsampling", name, Role.TRANSPARENT))
+    specs.append(
+        _spec(
+            "flatten",
+            "Flatten",
+            Role.TRANSPARENT,
+            transparent_into=("torch.nn.BatchNorm1d", "torch.nn.LazyBatchNorm1d"),
+        )
+    )
     return tuple(specs)
 
 
