@@ -36,8 +36,8 @@ class UnsafeFixError(Exception):
 FALSE = cst.Name("False")
 
 
-def fixed_call(call: cst.Call, spec: LayerSpec) -> cst.Call:
-    """The same call with its bias argument set to ``False``."""
+def fixed_call(call: cst.Call, spec: LayerSpec, value: cst.BaseExpression = FALSE) -> cst.Call:
+    """The same call with its bias argument set to ``value`` (default ``False``)."""
     args = list(call.args)
     positional = 0
     for i, arg in enumerate(args):
@@ -45,21 +45,23 @@ def fixed_call(call: cst.Call, spec: LayerSpec) -> cst.Call:
             continue
         if arg.keyword is not None:
             if arg.keyword.value == spec.bias_param:
-                args[i] = arg.with_changes(value=FALSE)
+                args[i] = arg.with_changes(value=value)
                 return call.with_changes(args=args)
             continue
         if positional == spec.bias_index:
-            args[i] = arg.with_changes(value=FALSE)
+            args[i] = arg.with_changes(value=value)
             return call.with_changes(args=args)
         positional += 1
-    return call.with_changes(args=_append_keyword(call, spec.bias_param))
+    return call.with_changes(args=_append_keyword(call, spec.bias_param, value))
 
 
-def _append_keyword(call: cst.Call, keyword: str) -> list[cst.Arg]:
+def _append_keyword(
+    call: cst.Call, keyword: str, value: cst.BaseExpression = FALSE
+) -> list[cst.Arg]:
     args = list(call.args)
     new = cst.Arg(
         keyword=cst.Name(keyword),
-        value=FALSE,
+        value=value,
         equal=cst.AssignEqual(
             whitespace_before=cst.SimpleWhitespace(""),
             whitespace_after=cst.SimpleWhitespace(""),
@@ -123,16 +125,17 @@ def _separator(call: cst.Call) -> cst.BaseParenthesizableWhitespace:
 
 
 class _Fixer(cst.CSTTransformer):
-    def __init__(self, targets: dict[cst.Call, LayerSpec]) -> None:
+    def __init__(self, targets: dict[cst.Call, tuple[LayerSpec, str]]) -> None:
         self.targets = targets
         self.applied = 0
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
-        spec = self.targets.get(original_node)
-        if spec is None:
+        target = self.targets.get(original_node)
+        if target is None:
             return updated_node
+        spec, value = target
         self.applied += 1
-        return fixed_call(updated_node, spec)
+        return fixed_call(updated_node, spec, cst.parse_expression(value))
 
 
 def apply_fixes(
@@ -148,14 +151,20 @@ def apply_fixes(
     assert checked.module is not None and checked.builder is not None
     builder = checked.builder
     targets = {
-        builder.site_nodes[d.site]: builder.facts.sites[d.site].spec for d in diagnostics
+        builder.site_nodes[d.site]: (builder.facts.sites[d.site].spec, d.fix_value)
+        for d in diagnostics
     }
     fixer = _Fixer(targets)
     new_module = checked.module.visit(fixer)
     if fixer.applied != len(targets):
         raise UnsafeFixError(f"applied {fixer.applied} of {len(targets)} edits")
     new = new_module.code
-    verify(source, new, [(d.span, targets[builder.site_nodes[d.site]]) for d in diagnostics])
+    verify(
+        source,
+        new,
+        [(d.span, targets[builder.site_nodes[d.site]][0]) for d in diagnostics],
+        values=[d.fix_value for d in diagnostics],
+    )
     from convbnlint.engine import check
 
     again = check(new, select=select, ignore=ignore)
@@ -165,7 +174,12 @@ def apply_fixes(
     return new
 
 
-def verify(old: str, new: str, edits: Sequence[tuple[object, LayerSpec]]) -> None:
+def verify(
+    old: str,
+    new: str,
+    edits: Sequence[tuple[object, LayerSpec]],
+    values: Sequence[str] | None = None,
+) -> None:
     """Prove ``new`` differs from ``old`` only in the bias arguments of ``edits``.
 
     ``edits`` pairs each fixed call's :class:`~convbnlint.types.Span` (in ``old``)
@@ -180,23 +194,27 @@ def verify(old: str, new: str, edits: Sequence[tuple[object, LayerSpec]]) -> Non
     except SyntaxError as exc:
         raise UnsafeFixError(f"fixed source does not parse: {exc}") from None
     old_lines = old.splitlines(keepends=True)
-    wanted: dict[tuple[int, int], LayerSpec] = {}
-    for span, spec in edits:
+    wanted: dict[tuple[int, int], tuple[LayerSpec, str]] = {}
+    for i, (span, spec) in enumerate(edits):
         line = old_lines[span.line - 1]  # type: ignore[attr-defined]
         byte_col = len(line[: span.column - 1].encode("utf-8"))  # type: ignore[attr-defined]
-        wanted[(span.line, byte_col)] = spec  # type: ignore[attr-defined]
+        value = values[i] if values is not None else "False"
+        wanted[(span.line, byte_col)] = (spec, value)  # type: ignore[attr-defined]
     old_calls = [n for n in ast.walk(old_tree) if isinstance(n, ast.Call)]
     new_calls = [n for n in ast.walk(new_tree) if isinstance(n, ast.Call)]
     if len(old_calls) != len(new_calls):
         raise UnsafeFixError("fix changed the number of calls")
     found = 0
     for old_call, new_call in zip(old_calls, new_calls):
-        spec = wanted.get((old_call.lineno, old_call.col_offset))
-        if spec is None:
+        target = wanted.get((old_call.lineno, old_call.col_offset))
+        if target is None:
             continue
+        spec, value = target
         found += 1
-        if not _says_false(new_call, spec):
-            raise UnsafeFixError(f"fixed call at line {old_call.lineno} does not pass bias=False")
+        if not _says(new_call, spec, value):
+            raise UnsafeFixError(
+                f"fixed call at line {old_call.lineno} does not pass bias={value}"
+            )
         _strip_bias(old_call, spec)
         _strip_bias(new_call, spec)
     if found != len(wanted):
@@ -205,14 +223,15 @@ def verify(old: str, new: str, edits: Sequence[tuple[object, LayerSpec]]) -> Non
         raise UnsafeFixError("fix changed more than the bias arguments")
 
 
-def _says_false(call: ast.Call, spec: LayerSpec) -> bool:
+def _says(call: ast.Call, spec: LayerSpec, value: str = "False") -> bool:
+    """Whether ``call`` passes exactly ``value`` as its bias argument."""
+    want = ast.dump(ast.parse(value, mode="eval").body)
     for kw in call.keywords:
         if kw.arg == spec.bias_param:
-            return isinstance(kw.value, ast.Constant) and kw.value.value is False
+            return ast.dump(kw.value) == want
     positional = [a for a in call.args if not isinstance(a, ast.Starred)]
     if spec.bias_index is not None and len(positional) > spec.bias_index:
-        value = positional[spec.bias_index]
-        return isinstance(value, ast.Constant) and value.value is False
+        return ast.dump(positional[spec.bias_index]) == want
     return False
 
 

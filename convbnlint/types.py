@@ -38,6 +38,8 @@ class Diagnostic:
     fixable: bool
     # Opaque handle the fixer uses to find the node; not part of the output.
     site: int = field(default=-1, compare=False)
+    # The expression the fix writes as the bias argument.
+    fix_value: str = field(default="False", compare=False)
 
     def sort_key(self) -> tuple[int, int, str]:
         return (self.span.line, self.span.column, self.code)
