@@ -33,6 +33,9 @@ from convbnlint.facts import (
 class Finding:
     site: int
     norms: tuple[int, ...]  # the cancelling norm sites that receive the output
+    # Set when the bias is cancelled only on paths where this literal holds
+    # (scope, name, kind, positive); see :func:`convbnlint.facts.bias_for`.
+    literal: tuple | None = None
 
 
 class Analysis:
@@ -97,11 +100,19 @@ class Analysis:
     def output_consumers(
         self, site: int, _active: frozenset[int] = frozenset()
     ) -> set[Consumer] | None:
+        found = self.conditioned_consumers(site, _active)
+        return None if found is None else {c for c, _ in found}
+
+    def conditioned_consumers(
+        self, site: int, _active: frozenset[int] = frozenset()
+    ) -> set[tuple[Consumer, frozenset]] | None:
+        """Consumers of the outputs, each with the path condition it holds under."""
         """Consumers of the outputs of ``site``'s object; None when any escapes."""
         if site in _active:
             return None
         active = _active | {site}
-        consumers: set[Consumer] = set()
+        consumers: set[tuple[Consumer, frozenset]] = set()
+        none: frozenset = frozenset()
         for ref in self.aliases(site):
             if isinstance(ref, HolderRef) and self._is_dynamic(ref.holder):
                 return None
@@ -120,7 +131,7 @@ class Analysis:
                         return None
                     consumers |= items.successors(ref)
                     if ref in items.lasts:
-                        inner = self.output_consumers(seq, active)
+                        inner = self.conditioned_consumers(seq, active)
                         if inner is None:
                             return None
                         consumers |= inner
@@ -128,7 +139,7 @@ class Analysis:
                     inv = self.facts.invocations[use[1]]
                     if ESCAPE in inv.consumers:
                         return None
-                    consumers |= inv.consumers
+                    consumers |= {(c, none) for c in inv.consumers}
                 else:  # pragma: no cover - defensive
                     return None
         return consumers
@@ -187,16 +198,38 @@ class Analysis:
         spec_site = self.facts.sites[site]
         if spec_site.spec.role is not Role.BIASED or not spec_site.bias.enabled:
             return None
-        consumers = self.output_consumers(site)
+        consumers = self.conditioned_consumers(site)
         if not consumers:
             return None
         norms: list[int] = []
-        for consumer in consumers:
+        for consumer, _ in consumers:
             found = self.first_norms(consumer)
             if found is None:
-                return None
+                return self.conditional(site, consumers)
             norms.extend(found)
         return Finding(site, tuple(sorted(set(norms))))
+
+    def conditional(
+        self, site: int, consumers: set[tuple[Consumer, frozenset]]
+    ) -> Finding | None:
+        """A norm follows exactly on the paths where one parameter test holds."""
+        literals = sorted({lit for _, cond in consumers for lit in cond}, key=repr)
+        for lit in literals:
+            if lit[0] != self.facts.sites[site].scope:
+                continue
+            neg = (lit[0], lit[1], lit[2], not lit[3])
+            under = [c for c, cond in consumers if lit in cond]
+            if not under or any(lit not in cond and neg not in cond for _, cond in consumers):
+                continue
+            norms: list[int] = []
+            for consumer in under:
+                found = self.first_norms(consumer)
+                if found is None:
+                    break
+                norms.extend(found)
+            else:
+                return Finding(site, tuple(sorted(set(norms))), literal=lit)
+        return None
 
     def findings(self) -> list[Finding]:
         out = []

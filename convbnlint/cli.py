@@ -18,6 +18,29 @@ from convbnlint import __version__
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
+EPILOG = """\b
+Other commands:
+  convbnlint server      run the language server (LSP over stdio)
+  convbnlint rule CODE   show a rule's documentation (--all: list rules)
+A folder named like a command is linted as ./server or ./rule.
+"""
+
+
+class _Main(click.Command):
+    """The lint command, plus ``server`` and ``rule`` when named first.
+
+    ``convbnlint server`` starts the language server; to lint a folder that is
+    literally called ``server``, name it ``./server`` (as with Ruff).
+    """
+
+    def main(self, args=None, prog_name=None, **extra):  # type: ignore[no-untyped-def, override]
+        argv = list(sys.argv[1:] if args is None else args)
+        if argv and argv[0] in SUBCOMMANDS:
+            sub = SUBCOMMANDS[argv[0]]
+            name = f"{prog_name or 'convbnlint'} {argv[0]}"
+            return sub.main(argv[1:], prog_name=name, **extra)
+        return super().main(argv, prog_name, **extra)
+
 
 def _codes(values: tuple[str, ...]) -> tuple[str, ...]:
     out: list[str] = []
@@ -26,17 +49,29 @@ def _codes(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(out)
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(cls=_Main, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--fix", is_flag=True, help="Rewrite flagged layers to bias=False, in place.")
 @click.option("--diff", is_flag=True, help="Print the diff --fix would apply; write nothing.")
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(["text", "concise", "json", "github", "sarif", "junit"]),
     default="text",
     show_default=True,
-    help="Output format.",
+    help="Output format (github: workflow annotations; sarif: code scanning; junit: XML).",
+)
+@click.option("--statistics", is_flag=True, help="Print the number of findings per rule instead.")
+@click.option(
+    "-o",
+    "--output-file",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the report to this file instead of stdout.",
+)
+@click.option(
+    "--exit-non-zero-on-fix",
+    is_flag=True,
+    help="Exit 1 if --fix changed anything, even when no findings remain.",
 )
 @click.option("--select", multiple=True, help="Rule codes or prefixes to enable (comma-separated).")
 @click.option("--ignore", multiple=True, help="Rule codes or prefixes to disable (comma-separated).")
@@ -62,6 +97,9 @@ def main(
     fix: bool,
     diff: bool,
     output_format: str,
+    statistics: bool,
+    output_file: str | None,
+    exit_non_zero_on_fix: bool,
     select: tuple[str, ...],
     ignore: tuple[str, ...],
     extend_exclude: tuple[str, ...],
@@ -80,6 +118,9 @@ def main(
             fix=fix,
             diff=diff,
             output_format=output_format,
+            statistics=statistics,
+            output_file=output_file,
+            exit_non_zero_on_fix=exit_non_zero_on_fix,
             select=_codes(select),
             ignore=_codes(ignore),
             extend_exclude=extend_exclude,
@@ -112,6 +153,9 @@ def _run(
     fix: bool,
     diff: bool,
     output_format: str,
+    statistics: bool = False,
+    output_file: str | None = None,
+    exit_non_zero_on_fix: bool = False,
     select: tuple[str, ...],
     ignore: tuple[str, ...],
     extend_exclude: tuple[str, ...],
@@ -122,7 +166,7 @@ def _run(
     jobs: int | None,
 ) -> int:
     from convbnlint import config as cfg
-    from convbnlint import report, runner
+    from convbnlint import notebook, runner
     from convbnlint.discovery import discover
     from convbnlint.rules import all_rules
 
@@ -159,24 +203,33 @@ def _run(
         diff=diff,
         use_prefilter=use_prefilter,
     )
+    view = _View(output_format, statistics, output_file, quiet, fix)
 
     if use_stdin:
-        return _run_stdin(stdin_filename or "-", options, config, output_format, quiet, fix, diff)
+        code = _run_stdin(stdin_filename or "-", options, config, view, fix, diff)
+        return _on_fix(code, view.fixed, exit_non_zero_on_fix)
 
-    files, missing = discover(paths, config)
+    files, missing = discover(paths, config, extensions=(".py", ".ipynb"))
     extras = [tuple(config.ignores_for(f)) for f in files]
-    color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    results = runner.run(files, options, extras, jobs=jobs)
+    is_nb = [notebook.is_notebook(f) for f in files]
+    py = [(f, e) for f, e, nb in zip(files, extras, is_nb) if not nb]
+    py_results = iter(runner.run([f for f, _ in py], options, [e for _, e in py], jobs=jobs))
+    results = [
+        notebook.check_path(f, options, e) if nb else next(py_results)
+        for f, e, nb in zip(files, extras, is_nb)
+    ]
     errors = [(m.path, m.reason) for m in missing]
     errors += [(r.path, r.error) for r in results if r.error]
+    view.fixed = sum(r.fixed for r in results)
 
     if diff:
         changed = False
-        for result in results:
-            text = runner.unified_diff(result)
-            if text:
-                changed = True
-                sys.stdout.write(text)
+        with view.open() as out:
+            for result in results:
+                text = _diff(result)
+                if text:
+                    changed = True
+                    out.write(text)
         for path, reason in errors:
             click.echo(f"convbnlint: error: {path}: {reason}", err=True)
         if errors:
@@ -189,55 +242,117 @@ def _run(
             )
         return EXIT_FINDINGS if changed else EXIT_CLEAN
 
-    opts = report.ReportOptions(color=color, frames=color, quiet=quiet, fixing=fix)
-    report.get(output_format)(results, sys.stdout, opts)
+    view.show(results)
     for path, reason in errors:
         click.echo(f"convbnlint: error: {path}: {reason}", err=True)
     if errors:
         return EXIT_ERROR
     remaining = sum(len(r.diagnostics) for r in results)
-    return EXIT_FINDINGS if remaining else EXIT_CLEAN
+    code = EXIT_FINDINGS if remaining else EXIT_CLEAN
+    return _on_fix(code, view.fixed, exit_non_zero_on_fix)
+
+
+def _on_fix(code: int, fixed: int, exit_non_zero_on_fix: bool) -> int:
+    if exit_non_zero_on_fix and fixed and code == EXIT_CLEAN:
+        return EXIT_FINDINGS
+    return code
+
+
+def _diff(result) -> str:  # type: ignore[no-untyped-def]
+    from convbnlint import notebook, runner
+
+    if isinstance(result, notebook.NotebookResult):
+        return notebook.unified_diff(result)
+    return runner.unified_diff(result)
+
+
+class _View:
+    """Where and how the report goes: format, statistics, stdout or --output-file."""
+
+    def __init__(
+        self, fmt: str, statistics: bool, output_file: str | None, quiet: bool, fix: bool
+    ) -> None:
+        self.fmt = fmt
+        self.statistics = statistics
+        self.output_file = output_file
+        self.quiet = quiet
+        self.fix = fix
+        self.fixed = 0
+
+    def open(self):  # type: ignore[no-untyped-def]
+        import contextlib
+
+        if self.output_file is None:
+            return contextlib.nullcontext(sys.stdout)
+        target = Path(self.output_file)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return open(target, "w", encoding="utf-8", newline="")  # noqa: SIM115
+
+    def show(self, results, out=None, *, terminal: bool | None = None) -> None:  # type: ignore[no-untyped-def]
+        from convbnlint import report
+
+        if out is None:
+            with self.open() as fh:
+                tty = self.output_file is None and sys.stdout.isatty()
+                self.show(results, fh, terminal=tty)
+            return
+        color = bool(terminal) and "NO_COLOR" not in os.environ
+        opts = report.ReportOptions(
+            color=color, frames=color, quiet=self.quiet, fixing=self.fix
+        )
+        if self.statistics:
+            from convbnlint.report.statistics import report as stats
+
+            stats(results, out, opts, as_json=self.fmt == "json")
+        else:
+            report.get(self.fmt)(results, out, opts)
 
 
 def _run_stdin(
     name: str,
     options,  # type: ignore[no-untyped-def]
     config,  # type: ignore[no-untyped-def]
-    output_format: str,
-    quiet: bool,
+    view: _View,
     fix: bool,
     diff: bool,
 ) -> int:
-    from convbnlint import report, runner, sourcefile
+    from convbnlint import notebook, runner, sourcefile
 
     raw = sys.stdin.buffer.read()
-    try:
-        source = sourcefile.decode(raw)
-    except sourcefile.SourceError as exc:
-        click.echo(f"convbnlint: error: {name}: {exc}", err=True)
-        if fix:
-            sys.stdout.buffer.write(raw)
-        return EXIT_ERROR
     extra = tuple(config.ignores_for(Path(name))) if name != "-" else ()
     opts = runner.Options(**{**options.__dict__, "ignore": (*options.ignore, *extra)})
-    result = runner.check_text(source.text, name, opts)
+    if notebook.is_notebook(Path(name)):
+        result = notebook.check_bytes(raw, name, opts)
+        new_bytes = result.new_raw
+    else:
+        try:
+            source = sourcefile.decode(raw)
+        except sourcefile.SourceError as exc:
+            click.echo(f"convbnlint: error: {name}: {exc}", err=True)
+            if fix:
+                sys.stdout.buffer.write(raw)
+            return EXIT_ERROR
+        result = runner.check_text(source.text, name, opts)
+        new_bytes = source.encode(result.new_source) if result.new_source is not None else None
+    view.fixed = result.fixed
     if fix:
         # Editors replace the buffer with stdout: always print the whole text.
-        text = result.new_source if result.new_source is not None else source.text
-        sys.stdout.buffer.write(source.encode(text))
+        sys.stdout.buffer.write(new_bytes if new_bytes is not None else raw)
         sys.stdout.flush()
         out = sys.stderr
     elif diff:
-        sys.stdout.write(runner.unified_diff(result))
+        sys.stdout.write(_diff(result))
         if result.error:
             click.echo(f"convbnlint: error: {name}: {result.error}", err=True)
             return EXIT_ERROR
-        return EXIT_FINDINGS if result.new_source is not None else EXIT_CLEAN
+        return EXIT_FINDINGS if result.fixed else EXIT_CLEAN
     else:
-        out = sys.stdout
-    ropts = report.ReportOptions(color=False, frames=False, quiet=quiet, fixing=fix)
+        out = None
     if not (fix and not result.diagnostics):
-        report.get(output_format)([result], out, ropts)
+        if out is None:
+            view.show([result], None if view.output_file else sys.stdout, terminal=False)
+        else:
+            view.show([result], out, terminal=False)
     if result.error:
         click.echo(f"convbnlint: error: {name}: {result.error}", err=True)
         return EXIT_ERROR
@@ -251,3 +366,71 @@ def _common_parent(paths: tuple[str, ...]) -> Path:
         return Path(os.path.commonpath([str(d) for d in dirs]))
     except ValueError:
         return Path.cwd()
+
+
+# -- subcommands ---------------------------------------------------------------
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+def server() -> None:
+    """Run the convbnlint language server over stdio (for editors).
+
+    It publishes diagnostics for open Python files as you type, offers a
+    quick fix per finding and the source action "source.fixAll.convbnlint",
+    and reads [tool.convbnlint] from the nearest pyproject.toml.
+    """
+    try:
+        from convbnlint import lsp
+    except ImportError as exc:  # pygls is an optional extra
+        click.echo(
+            f"convbnlint: error: the language server needs pygls ({exc}); "
+            "install it with: pip install 'convbnlint[lsp]'",
+            err=True,
+        )
+        sys.exit(EXIT_ERROR)
+    lsp.main()
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("code", required=False)
+@click.option("--all", "show_all", is_flag=True, help="List every rule.")
+def rule(code: str | None, show_all: bool) -> None:
+    """Show the documentation of rule CODE (e.g. CBL001, or its name).
+
+    Rendered with rich on a terminal; plain Markdown when piped.
+    """
+    from convbnlint.report.ruledoc import markdown
+    from convbnlint.rules import all_rules
+
+    rules = all_rules()
+    if show_all or code is None:
+        if code is not None:
+            raise click.UsageError("give a rule code or --all, not both")
+        if not show_all:
+            raise click.UsageError("missing rule code (e.g. convbnlint rule CBL001), or --all")
+        for c, r in sorted(rules.items()):
+            click.echo(f"{c}\t{r.name}\t{r.summary}")
+        return
+    wanted = code.strip()
+    match = next(
+        (r for c, r in rules.items() if c == wanted.upper() or r.name == wanted.lower()), None
+    )
+    if match is None:
+        click.echo(
+            f"convbnlint: error: unknown rule {code!r} (known: {', '.join(sorted(rules))})",
+            err=True,
+        )
+        sys.exit(EXIT_ERROR)
+    page = markdown(match.code)
+    if page is None:
+        page = f"# {match.code} `{match.name}`\n\n{match.summary}\n"
+    if sys.stdout.isatty() or os.environ.get("FORCE_COLOR"):
+        from rich.console import Console
+        from rich.markdown import Markdown
+
+        Console(force_terminal=True, no_color="NO_COLOR" in os.environ).print(Markdown(page))
+    else:
+        click.echo(page, nl=not page.endswith("\n"))
+
+
+SUBCOMMANDS: dict[str, click.Command] = {"server": server, "rule": rule}

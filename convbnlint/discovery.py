@@ -68,7 +68,9 @@ class _Ignores:
             folder = folder.parent
 
 
-def discover(paths: Sequence[str], config: Config) -> tuple[list[Path], list[Missing]]:
+def discover(
+    paths: Sequence[str], config: Config, extensions: tuple[str, ...] = (".py",)
+) -> tuple[list[Path], list[Missing]]:
     files: dict[Path, None] = {}
     missing: list[Missing] = []
     exclude = _spec(config.all_excludes)
@@ -87,12 +89,14 @@ def discover(paths: Sequence[str], config: Config) -> tuple[list[Path], list[Mis
         if not path.is_dir():
             missing.append(Missing(raw, "not a regular file or directory"))
             continue
-        for found in _walk(path, config, exclude, ignores):
+        for found in _walk(path, config, exclude, ignores, extensions):
             files.setdefault(found, None)
     return sorted(files, key=lambda p: p.as_posix()), missing
 
 
-def _walk(root: Path, config: Config, exclude, ignores: _Ignores) -> Iterator[Path]:  # type: ignore[no-untyped-def]
+def _walk(  # type: ignore[no-untyped-def]
+    root: Path, config: Config, exclude, ignores: _Ignores, extensions: tuple[str, ...] = (".py",)
+) -> Iterator[Path]:
     root_abs = root.resolve()
     git_root = _git_root(root_abs) if config.respect_gitignore else None
     cfg_root = config.root.resolve()
@@ -139,7 +143,7 @@ def _walk(root: Path, config: Config, exclude, ignores: _Ignores) -> Iterator[Pa
                 if entry.is_dir(follow_symlinks=False):
                     if not excluded(path, True):
                         stack.append(path)
-                elif entry.name.endswith(".py") and entry.is_file(follow_symlinks=True):
+                elif entry.name.endswith(extensions) and entry.is_file(follow_symlinks=True):
                     if not excluded(path, False):
                         yield path
             except OSError:

@@ -101,18 +101,24 @@ def check(
     suppressed: list[Diagnostic] = []
     for finding in analysis.findings():
         site = builder.facts.sites[finding.site]
-        rule = rule_for_family(site.spec.family)
+        rule = rule_for_family(site.spec.family, finding.literal is not None)
         if rule is None or rule.code not in rules:
             continue
         norms = sorted({builder.facts.sites[n].spec.name for n in finding.norms})
         span = builder.span(finding.site)
+        when = fix_value = None
+        if finding.literal is not None:
+            from convbnlint.facts import bias_for, describe
+
+            when, fix_value = describe(finding.literal), bias_for(finding.literal)
         diag = Diagnostic(
             code=rule.code,
             name=rule.name,
-            message=rule.message(site.spec.name, norms),
+            message=rule.message(site.spec.name, norms, when, fix_value or "False"),
             span=span,
             fixable=rule.fixable,
             site=finding.site,
+            fix_value=fix_value or "False",
         )
         line = lines[span.line - 1] if span.line - 1 < len(lines) else ""
         codes = noqa_codes(line)

@@ -95,7 +95,7 @@ class Graph:
     """
 
     firsts: frozenset = frozenset()
-    edges: frozenset = frozenset()
+    edges: frozenset = frozenset()  # (item, next item, path condition)
     lasts: frozenset = frozenset()
     may_empty: bool = True
 
@@ -103,8 +103,11 @@ class Graph:
     def single(ref: Ref) -> Graph:
         return Graph(frozenset({ref}), frozenset(), frozenset({ref}), False)
 
-    def then(self, other: Graph) -> Graph:
-        edges = self.edges | other.edges | {(a, b) for a in self.lasts for b in other.firsts}
+    def then(self, other: Graph, cond: frozenset = frozenset()) -> Graph:
+        """``self`` followed by ``other``; new junctions hold under ``cond``."""
+        edges = (
+            self.edges | other.edges | {(a, b, cond) for a in self.lasts for b in other.firsts}
+        )
         firsts = self.firsts | other.firsts if self.may_empty else self.firsts
         lasts = other.lasts | self.lasts if other.may_empty else other.lasts
         return Graph(firsts, frozenset(edges), lasts, self.may_empty and other.may_empty)
@@ -119,13 +122,13 @@ class Graph:
 
     def nodes(self) -> set[Ref]:
         out = set(self.firsts) | set(self.lasts)
-        for a, b in self.edges:
+        for a, b, _ in self.edges:
             out.add(a)
             out.add(b)
         return out
 
-    def successors(self, ref: Ref) -> set[Ref]:
-        return {b for a, b in self.edges if a == ref}
+    def successors(self, ref: Ref) -> set[tuple[Ref, frozenset]]:
+        return {(b, cond) for a, b, cond in self.edges if a == ref}
 
 
 EMPTY_GRAPH = Graph()
@@ -163,6 +166,7 @@ class Site:
     bias: Bias = Bias.UNKNOWN
     items: Graph | None = None  # containers only; None when not static
     transparent: bool = False  # TRANSPARENT layers whose arguments keep them so
+    scope: int = -1  # the scope (function) the constructor call is in
     span: Span | None = None
 
 
@@ -530,8 +534,10 @@ class FactBuilder:
             specs.add(spec)
         return specs.pop() if len(specs) == 1 else None
 
-    def site_for(self, call: cst.Call, spec: LayerSpec) -> int:
+    def site_for(self, call: cst.Call, spec: LayerSpec, scope: int = -1) -> int:
         sid = self._site_ids.get(call)
+        if sid is not None and scope != -1:
+            self.facts.sites[sid].scope = scope
         if sid is None:
             sid = len(self._site_ids)
             self._site_ids[call] = sid
@@ -541,6 +547,7 @@ class FactBuilder:
                 spec,
                 bias=bias_state(call, spec),
                 transparent=spec.role is Role.TRANSPARENT and is_transparent(call, spec),
+                scope=scope,
             )
         return sid
 
@@ -668,6 +675,12 @@ class _Scope:
         self.holder_names = self._holder_names()
         self.local_bound: set[str] = info.complex_bound | set(info.simple_rhs)
         self.seq_class = False  # a method of an nn.Sequential subclass without forward
+        # Path condition: literals (scope, name, kind, positive) of enclosing ``if``s
+        # whose test is a parameter never rebound (``if batch_norm:``).
+        self.conds: frozenset = frozenset()
+        self.params: set[str] = set()
+        self.body: Sequence[cst.CSTNode] = ()
+        self._rebound: set[str] | None = None
         self.loops: list[tuple[list[Env | None], list[Env | None]]] = []
         self.nested_counter = [0]
         # Module objects held in local names that nested scopes can see escape.
@@ -902,14 +915,47 @@ class _Scope:
     # compound statements
     def c_If(self, node: cst.If, env: Env) -> Env | None:
         self.expr(node.test, C_ESCAPE, env)
+        literal = self.literal(node.test)
+        outer = self.conds
+        if literal is not None:
+            self.conds = outer | {literal}
         then = self.block(node.body, dict(env))
+        if literal is not None:
+            self.conds = outer | {negate(literal)}
         if node.orelse is None:
             other: Env | None = env
         elif isinstance(node.orelse, cst.If):
             other = self.c_If(node.orelse, dict(env))
         else:
             other = self.block(node.orelse.body, dict(env))
+        self.conds = outer
         return _merge(then, other)
+
+    def literal(self, test: cst.BaseExpression) -> tuple | None:
+        """``name`` / ``not name`` / ``name is [not] None`` for a never-rebound parameter."""
+        positive = True
+        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            test, positive = test.expression, False
+        kind = "truthy"
+        if (
+            isinstance(test, cst.Comparison)
+            and len(test.comparisons) == 1
+            and isinstance(test.comparisons[0].comparator, cst.Name)
+            and test.comparisons[0].comparator.value == "None"
+            and isinstance(test.comparisons[0].operator, (cst.Is, cst.IsNot))
+        ):
+            kind = "isnone"
+            if isinstance(test.comparisons[0].operator, cst.IsNot):
+                positive = not positive
+            test = test.left
+        if not isinstance(test, cst.Name) or test.value not in self.params:
+            return None
+        if self._rebound is None:
+            info = prescan(self.body)
+            self._rebound = info.complex_bound | set(info.simple_rhs) | info.closure_names
+        if test.value in self._rebound:
+            return None
+        return (self.scope_id, test.value, kind, positive)
 
     def _loop(self, body: cst.BaseSuite, env: Env, before_each: object = None) -> Env | None:
         head: Env = dict(env)
@@ -1065,6 +1111,8 @@ class _Scope:
             self.b, self.b._scope_id(node), prescan(body, all_params), self_name, family
         )
         scope.seq_class = seq_class and node.name.value == "__init__"
+        scope.params = all_params
+        scope.body = body
         scope.run_body(body)
 
     # -- expressions
@@ -1172,7 +1220,7 @@ class _Scope:
     def call(self, node: cst.Call, ctx: Ctx, env: Env) -> int | None:
         spec = self.b.spec_of(node.func)
         if spec is not None:
-            sid = self.b.site_for(node, spec)
+            sid = self.b.site_for(node, spec, self.scope_id)
             self.record_ref(SiteRef(sid), ctx)
             if spec.role is Role.SEQUENTIAL:
                 self.sequential(sid, node.args, env)
@@ -1284,7 +1332,7 @@ class _Scope:
         ordered = self.ordered_dict_items(args)
         if ordered is not None:
             for value in ordered:
-                graph = graph.then(Graph.single(self.ref_of(value)))
+                graph = graph.then(Graph.single(self.ref_of(value)), self.conds)
                 self.expr(value, Ctx("member", seq=sid), env)
             self.b.facts.sites[sid].items = graph
             return
@@ -1292,15 +1340,15 @@ class _Scope:
             if arg.star == "*" and isinstance(arg.value, cst.Name):
                 state = env.get(LIST + arg.value.value)
                 if state is not None and state.clean:
-                    graph = graph.then(state.graph)
+                    graph = graph.then(state.graph, self.conds)
                     for ref in state.graph.nodes():
                         self.b.use(ref, member_use(sid))
                     continue
             if arg.star or arg.keyword is not None:
-                graph = graph.then(Graph.single(UNKNOWN))
+                graph = graph.then(Graph.single(UNKNOWN), self.conds)
                 self.expr(arg.value, C_ESCAPE, env)
                 continue
-            graph = graph.then(Graph.single(self.ref_of(arg.value)))
+            graph = graph.then(Graph.single(self.ref_of(arg.value)), self.conds)
             self.expr(arg.value, Ctx("member", seq=sid), env)
         self.b.facts.sites[sid].items = graph
 
@@ -1354,7 +1402,7 @@ class _Scope:
                 self.expr(el.value, Ctx("list", seq=lid), env)
             for lid in state.lids:
                 self.b.facts.list_elements[lid].add(ref)
-            graph = graph.then(Graph.single(ref))
+            graph = graph.then(Graph.single(ref), self.conds)
         return ListState(state.lids, graph, state.partial)
 
     def escape_list(self, state: ListState) -> None:
@@ -1405,6 +1453,35 @@ class _Scope:
             return None
         spec = self.b.spec_of(call.func)
         return None if spec is None else self.b.site_for(call, spec)
+
+
+def negate(literal: tuple) -> tuple:
+    scope, name, kind, positive = literal
+    return (scope, name, kind, not positive)
+
+
+def literal_source(literal: tuple) -> str:
+    """Python source that is true exactly when ``literal`` holds."""
+    _, name, kind, positive = literal
+    if kind == "isnone":
+        return f"{name} is None" if positive else f"{name} is not None"
+    return name if positive else f"not {name}"
+
+
+def describe(literal: tuple) -> str:
+    """Words for when ``literal`` holds, for messages."""
+    _, name, kind, positive = literal
+    if kind == "isnone":
+        return f"`{name}` is None" if positive else f"`{name}` is not None"
+    return f"`{name}` is true" if positive else f"`{name}` is false"
+
+
+def bias_for(literal: tuple) -> str:
+    """The bias expression that is off exactly when ``literal`` holds."""
+    _, name, kind, positive = literal
+    if kind == "isnone":
+        return f"{name} is not None" if positive else f"{name} is None"
+    return f"not {name}" if positive else f"bool({name})"
 
 
 def _returns(func: cst.FunctionDef) -> list[cst.Return]:

@@ -885,7 +885,7 @@ CASES: list[Case] = [
         """,
     ),
     Case(
-        "vgg_make_layers_with_optional_norm_is_silent",
+        "vgg_make_layers_with_optional_norm_is_conditional",
         """
         import torch
         import torch.nn as nn
@@ -894,7 +894,7 @@ CASES: list[Case] = [
             layers = []
             in_channels = 3
             for v in cfg:
-                conv2d = nn.Conv2d(in_channels, v, kernel_size=3, padding=1)
+                conv2d = nn.Conv2d(in_channels, v, kernel_size=3, padding=1)  # expect: CBL003
                 if batch_norm:
                     layers += [conv2d, nn.BatchNorm2d(v), nn.ReLU(inplace=True)]
                 else:
@@ -1136,6 +1136,51 @@ CASES: list[Case] = [
             nn.BatchNorm2d(4),
         )
         inputs = (torch.randn(4, 3, 8, 8),)
+        """,
+    ),
+]
+
+CASES += [
+    Case(
+        "conditional_norm_layer_is_not_none",
+        """
+        import torch
+        import torch.nn as nn
+
+        def block(i, o, norm=None):
+            conv = nn.Conv2d(i, o, 3, padding=1)  # expect: CBL003
+            if norm is not None:
+                return nn.Sequential(conv, nn.BatchNorm2d(o))
+            layers = [conv]
+            if norm is not None:
+                layers.append(nn.BatchNorm2d(o))
+            else:
+                layers.append(nn.ReLU())
+            return nn.Sequential(*layers)
+
+        model = block(3, 4)
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+    ),
+    Case(
+        "conditional_on_rebound_flag_is_silent",
+        """
+        import torch
+        import torch.nn as nn
+
+        def make(cfg, batch_norm=False):
+            batch_norm = not batch_norm
+            layers = []
+            for v in cfg:
+                conv2d = nn.Conv2d(3, v, 3, padding=1)
+                if batch_norm:
+                    layers += [conv2d, nn.BatchNorm2d(v)]
+                else:
+                    layers += [conv2d, nn.ReLU()]
+            return nn.Sequential(*layers)
+
+        model = make([3])
+        inputs = (torch.randn(2, 3, 8, 8),)
         """,
     ),
 ]

@@ -34,8 +34,9 @@ def test_fix_removes_every_finding_and_is_idempotent(case: Case) -> None:
     assert len(old_lines) == len(new_lines)
     changed = {n for n, (a, b) in enumerate(zip(old_lines, new_lines), 1) if a != b}
     assert changed == {line for line, _ in case.expected}
+    values = {d.span.line: d.fix_value for d in diags}
     for n in changed:
-        assert "False" in new_lines[n - 1]
+        assert f"bias={values[n]}" in new_lines[n - 1] or values[n] in new_lines[n - 1]
 
 
 def test_message_names_conv_and_norm() -> None:

@@ -16,10 +16,18 @@ class Rule:
     family: str  # the catalog family whose findings this rule reports
     summary: str
     fixable: bool = True
+    conditional: bool = False  # reports findings that hold only under a parameter test
 
-    def message(self, layer: str, norms: list[str]) -> str:
+    def message(
+        self, layer: str, norms: list[str], when: str | None = None, fix: str = "False"
+    ) -> str:
         norm = " / ".join(norms)
-        return f"{layer} bias is cancelled by the following {norm}; pass bias=False"
+        if when is not None:
+            return (
+                f"{layer} bias is cancelled by the following {norm} when {when}; "
+                f"pass bias={fix}"
+            )
+        return f"{layer} bias is cancelled by the following {norm}; pass bias={fix}"
 
     @property
     def doc_path(self) -> str:
@@ -28,13 +36,14 @@ class Rule:
 
 def all_rules() -> dict[str, Rule]:
     from convbnlint.rules.cbl001 import RULE as CBL001
+    from convbnlint.rules.cbl003 import RULE as CBL003
 
-    rules = [CBL001]
+    rules = [CBL001, CBL003]
     return {r.code: r for r in rules}
 
 
-def rule_for_family(family: str) -> Rule | None:
+def rule_for_family(family: str, conditional: bool = False) -> Rule | None:
     for rule in all_rules().values():
-        if rule.family == family:
+        if rule.family == family and rule.conditional == conditional:
             return rule
     return None
