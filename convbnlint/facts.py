@@ -907,7 +907,8 @@ class _Scope:
             self.target_reads(target.value, env)
         elif isinstance(target, cst.Subscript):
             self.expr(target.value, C_ESCAPE, env)
-            self.generic_children(target.slice, env)
+            for element in target.slice:
+                self.generic_children(element, env)
         elif isinstance(target, cst.Attribute):
             if not self.is_self(target.value):
                 self.expr(target.value, C_HARMLESS, env)
@@ -963,9 +964,10 @@ class _Scope:
         for _ in range(_LOOP_PASSES):
             breaks, continues = [], []
             self.loops.append((breaks, continues))
+            body_env = dict(head)
             if callable(before_each):
-                before_each(head)
-            out = self.block(body, dict(head))
+                before_each(body_env)
+            out = self.block(body, body_env)
             self.loops.pop()
             new_head = _merge(env, out, *continues) or {}
             if new_head == head:

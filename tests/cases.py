@@ -1184,3 +1184,48 @@ CASES += [
         """,
     ),
 ]
+
+CASES += [
+    # Regression: torchvision's make_layers (annotated list, loop target rebound in
+    # the body) never reached a loop fixpoint before the loop-target fix.
+    Case(
+        "torchvision_vgg_make_layers_exact",
+        """
+        from typing import Union, cast
+
+        import torch
+        import torch.nn as nn
+
+        def make_layers(cfg: list[Union[str, int]], batch_norm: bool = False) -> nn.Sequential:
+            layers: list[nn.Module] = []
+            in_channels = 3
+            for v in cfg:
+                if v == "M":
+                    layers += [nn.MaxPool2d(kernel_size=2, stride=2)]
+                else:
+                    v = cast(int, v)
+                    conv2d = nn.Conv2d(in_channels, v, kernel_size=3, padding=1)  # expect: CBL003
+                    if batch_norm:
+                        layers += [conv2d, nn.BatchNorm2d(v), nn.ReLU(inplace=True)]
+                    else:
+                        layers += [conv2d, nn.ReLU(inplace=True)]
+                    in_channels = v
+            return nn.Sequential(*layers)
+
+        model = make_layers([4, "M", 4], batch_norm=True)
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+    ),
+    # Regression: a subscript assignment target crashed the walker.
+    Case(
+        "subscript_assignment_target",
+        """
+        import torch
+        import torch.nn as nn
+        table = {}
+        table["a", 1] = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4))  # expect: CBL001
+        model = table["a", 1]
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+    ),
+]
