@@ -204,10 +204,23 @@ class Analysis:
         norms: list[int] = []
         for consumer, _ in consumers:
             found = self.first_norms(consumer)
-            if found is None:
+            if found is None or not self.cancels(site, found):
                 return self.conditional(site, consumers)
             norms.extend(found)
         return Finding(site, tuple(sorted(set(norms))))
+
+    def cancels(self, site: int, norms: tuple[int, ...]) -> bool:
+        """Every norm cancels this layer family's bias (and agrees on channels
+        where the catalog asks: a Linear's out_features is BatchNorm1d's features)."""
+        layer = self.facts.sites[site]
+        family = layer.spec.family
+        for n in norms:
+            norm = self.facts.sites[n]
+            if family not in norm.spec.cancels:
+                return False
+            if family != "conv" and (norm.channels is None or norm.channels != layer.channels):
+                return False
+        return True
 
     def conditional(
         self, site: int, consumers: set[tuple[Consumer, frozenset]]
@@ -224,7 +237,7 @@ class Analysis:
             norms: list[int] = []
             for consumer in under:
                 found = self.first_norms(consumer)
-                if found is None:
+                if found is None or not self.cancels(site, found):
                     break
                 norms.extend(found)
             else:

@@ -167,6 +167,7 @@ class Site:
     items: Graph | None = None  # containers only; None when not static
     transparent: bool = False  # TRANSPARENT layers whose arguments keep them so
     scope: int = -1  # the scope (function) the constructor call is in
+    channels: str | None = None  # source of the spec's channel argument, if given
     span: Span | None = None
 
 
@@ -548,8 +549,15 @@ class FactBuilder:
                 bias=bias_state(call, spec),
                 transparent=spec.role is Role.TRANSPARENT and is_transparent(call, spec),
                 scope=scope,
+                channels=self._channels(call, spec),
             )
         return sid
+
+    def _channels(self, call: cst.Call, spec: LayerSpec) -> str | None:
+        if spec.channels_param is None:
+            return None
+        value = _argument(call, spec.channels_param, spec.channels_index)
+        return None if value is None else self.module.code_for_node(value).strip()
 
     def inv_for(self, call: cst.Call, callee: Ref) -> Invocation:
         iid = self._inv_ids.get(call)
@@ -594,6 +602,24 @@ def bias_state(call: cst.Call, spec: LayerSpec) -> Bias:
             return Bias.UNKNOWN
         return Bias.DEFAULT if spec.bias_default else Bias.FALSE
     return constant_truth(value)
+
+
+def _argument(call: cst.Call, param: str, index: int | None) -> cst.BaseExpression | None:
+    """An argument by keyword or by position (None when absent or behind ``*``)."""
+    positional = 0
+    for arg in call.args:
+        if arg.star:
+            if arg.star == "*":
+                return None
+            continue
+        if arg.keyword is not None:
+            if arg.keyword.value == param:
+                return arg.value
+        else:
+            if positional == index:
+                return arg.value
+            positional += 1
+    return None
 
 
 def is_transparent(call: cst.Call, spec: LayerSpec) -> bool:

@@ -172,7 +172,7 @@ CASES: list[Case] = [
         import torch
         import torch.nn as nn
         use_bias = True
-        kwargs = {"bias": True}
+        kwargs = {"kernel_size": 3, "bias": True}
         args = (3, 1, 0, 1, 1, True)
         model = nn.Sequential(
             nn.Conv2d(3, 4, 3, bias=use_bias),
@@ -936,7 +936,7 @@ CASES: list[Case] = [
             return nn.Sequential(*layers)
 
         def make2():
-            layers = [nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4)]
+            layers = [nn.Conv2d(4, 4, 3), nn.BatchNorm2d(4)]
             layers.reverse()
             return nn.Sequential(*layers)
 
@@ -1227,6 +1227,58 @@ CASES += [
         table["a", 1] = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4))  # expect: CBL001
         model = table["a", 1]
         inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+    ),
+]
+
+CASES += [
+    Case(
+        "linear_into_batchnorm1d",
+        """
+        import torch
+        import torch.nn as nn
+
+        class Head(nn.Module):
+            def __init__(self, hidden=16):
+                super().__init__()
+                self.fc = nn.Linear(8, hidden)  # expect: CBL002
+                self.bn = nn.BatchNorm1d(hidden)
+                self.mlp = nn.Sequential(
+                    nn.Linear(hidden, 12),  # expect: CBL002
+                    nn.BatchNorm1d(12),
+                    nn.ReLU(),
+                    nn.LazyLinear(12),  # expect: CBL002
+                    nn.BatchNorm1d(num_features=12),
+                    nn.Linear(12, 12, True),  # expect: CBL002
+                    nn.BatchNorm1d(12, affine=False),
+                )
+
+            def forward(self, x):
+                return self.mlp(torch.relu(self.bn(self.fc(x))))
+
+        model = Head()
+        inputs = (torch.randn(4, 8),)
+        """,
+    ),
+    Case(
+        "linear_silent_cases",
+        """
+        import torch
+        import torch.nn as nn
+        c = 12
+        model = nn.Sequential(
+            nn.Linear(8, 12),
+            nn.BatchNorm1d(c),  # same number, different expression: not provable
+            nn.Linear(12, 12),
+            nn.LazyBatchNorm1d(),  # features unknown
+            nn.Linear(12, 12),
+            nn.InstanceNorm1d(12),  # normalises each sample over its features
+            nn.Linear(12, 12, bias=False),
+            nn.BatchNorm1d(12),
+            nn.Linear(12, 12),
+            nn.LayerNorm(12),
+        )
+        inputs = (torch.randn(4, 8),)
         """,
     ),
 ]

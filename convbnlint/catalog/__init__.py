@@ -58,6 +58,12 @@ class LayerSpec:
     transparent_when: tuple[tuple[ArgIs, ...], ...] = ()
     # TRANSPARENT only: if set, the norm that follows must be one of these.
     transparent_into: tuple[str, ...] = ()
+    # CANCELLING_NORM only: the biased-layer families whose bias it cancels.
+    cancels: tuple[str, ...] = ("conv",)
+    # BIASED: the output-channel argument; CANCELLING_NORM: the channel argument.
+    # Used where the math holds only if they agree (Linear -> BatchNorm1d).
+    channels_param: str | None = None
+    channels_index: int | None = None
 
     @property
     def name(self) -> str:

@@ -44,14 +44,43 @@ def _build() -> tuple[LayerSpec, ...]:
         specs.append(
             _spec("conv", f"LazyConvTranspose{dim}d", Role.BIASED, family="conv", bias_index=6)
         )
-    specs.append(_spec("linear", "Linear", Role.BIASED, family="linear", bias_index=2))
-    specs.append(_spec("linear", "LazyLinear", Role.BIASED, family="linear", bias_index=1))
+    # Linear(in, out, bias) -> 2, LazyLinear(out, bias) -> 1.  A Linear's bias is
+    # cancelled by a BatchNorm1d over the same features on (N, features) input.
+    specs.append(
+        _spec(
+            "linear",
+            "Linear",
+            Role.BIASED,
+            family="linear",
+            bias_index=2,
+            channels_param="out_features",
+            channels_index=1,
+        )
+    )
+    specs.append(
+        _spec(
+            "linear",
+            "LazyLinear",
+            Role.BIASED,
+            family="linear",
+            bias_index=1,
+            channels_param="out_features",
+            channels_index=0,
+        )
+    )
+    for_linear = {
+        "cancels": ("conv", "linear"),
+        "channels_param": "num_features",
+        "channels_index": 0,
+    }
+    specs.append(_spec("batchnorm", "BatchNorm1d", Role.CANCELLING_NORM, **for_linear))
+    specs.append(_spec("batchnorm", "SyncBatchNorm", Role.CANCELLING_NORM, **for_linear))
     for dim in (1, 2, 3):
-        specs.append(_spec("batchnorm", f"BatchNorm{dim}d", Role.CANCELLING_NORM))
+        if dim != 1:
+            specs.append(_spec("batchnorm", f"BatchNorm{dim}d", Role.CANCELLING_NORM))
         specs.append(_spec("batchnorm", f"LazyBatchNorm{dim}d", Role.CANCELLING_NORM))
         specs.append(_spec("instancenorm", f"InstanceNorm{dim}d", Role.CANCELLING_NORM))
         specs.append(_spec("instancenorm", f"LazyInstanceNorm{dim}d", Role.CANCELLING_NORM))
-    specs.append(_spec("batchnorm", "SyncBatchNorm", Role.CANCELLING_NORM))
     specs.append(_spec("container", "Sequential", Role.SEQUENTIAL))
     # Bias-transparent layers: the norm after them still cancels the bias.
     specs.append(_spec("linear", "Identity", Role.TRANSPARENT))

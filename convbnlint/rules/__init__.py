@@ -36,9 +36,10 @@ class Rule:
 
 def all_rules() -> dict[str, Rule]:
     from convbnlint.rules.cbl001 import RULE as CBL001
+    from convbnlint.rules.cbl002 import RULE as CBL002
     from convbnlint.rules.cbl003 import RULE as CBL003
 
-    rules = [CBL001, CBL003]
+    rules = [CBL001, CBL002, CBL003]
     return {r.code: r for r in rules}
 
 
