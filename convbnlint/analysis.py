@@ -245,9 +245,28 @@ class Analysis:
         return None
 
     def findings(self) -> list[Finding]:
-        out = []
+        """Findings in site order.
+
+        A helper function that returns a layer (``def conv3x3(...): return
+        nn.Conv2d(...)``) is reported once, inside the helper, when every call of it
+        is a finding; otherwise each call that is a finding is reported where it is.
+        """
+        found: dict[int, Finding] = {}
         for sid in sorted(self.facts.sites):
             finding = self.redundant_bias(sid)
             if finding is not None:
-                out.append(finding)
-        return out
+                found[sid] = finding
+        for inner, calls in self.facts.factory_calls.items():
+            site = self.facts.sites[inner]
+            all_calls = all(c in found and found[c].literal is None for c in calls)
+            if (
+                calls
+                and all_calls
+                and inner not in self.facts.escaped_factories
+                and site.bias.enabled
+            ):
+                norms = tuple(sorted({n for c in calls for n in found[c].norms}))
+                for c in calls:
+                    del found[c]
+                found[inner] = Finding(inner, norms)
+        return [found[sid] for sid in sorted(found)]

@@ -111,12 +111,17 @@ def check(
             from convbnlint.facts import bias_for, describe
 
             when, fix_value = describe(finding.literal), bias_for(finding.literal)
+        message = rule.message(site.spec.name, norms, when, fix_value or "False")
+        if site.helper is not None:
+            message = message.replace(f"{site.spec.name} bias", f"{site.spec.name} ({site.helper}()) bias", 1)
+            if not site.fixable:
+                message += f" (not fixable: {site.helper}() has no bias parameter)"
         diag = Diagnostic(
             code=rule.code,
             name=rule.name,
-            message=rule.message(site.spec.name, norms, when, fix_value or "False"),
+            message=message,
             span=span,
-            fixable=rule.fixable,
+            fixable=rule.fixable and site.fixable,
             site=finding.site,
             fix_value=fix_value or "False",
         )

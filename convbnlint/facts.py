@@ -22,7 +22,7 @@ unknown means no finding.  The analysis over these facts lives in
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol, Union
 
 import libcst as cst
@@ -168,6 +168,11 @@ class Site:
     transparent: bool = False  # TRANSPARENT layers whose arguments keep them so
     scope: int = -1  # the scope (function) the constructor call is in
     channels: str | None = None  # source of the spec's channel argument, if given
+    # A call of a helper that returns a layer: the layer's site inside the helper,
+    # the helper's name, and whether the call can pass bias=False.
+    factory_of: int | None = None
+    helper: str | None = None
+    fixable: bool = True
     span: Span | None = None
 
 
@@ -187,6 +192,9 @@ class ModuleFacts:
     dynamic_holders: set[tuple] = field(default_factory=set)
     list_elements: dict[int, set[Ref]] = field(default_factory=dict)
     escaped_lists: set[int] = field(default_factory=set)
+    # Helper functions returning a layer: inner site -> its call-site sites.
+    factory_calls: dict[int, list[int]] = field(default_factory=dict)
+    escaped_factories: set[int] = field(default_factory=set)
 
 
 # --------------------------------------------------------------------------- contexts
@@ -445,6 +453,7 @@ class FactBuilder:
         self._positions: dict[cst.CSTNode, CodeRange] | None = None
         self.facts = ModuleFacts()
         self.factories: dict[str, cst.Call] = {}
+        self.factory_defs: dict[str, cst.FunctionDef] = {}
         self.factory_calls: set[cst.Call] = set()
         self.site_nodes: dict[int, cst.Call] = {}
         self._site_ids: dict[cst.Call, int] = {}
@@ -484,6 +493,7 @@ class FactBuilder:
             spec = self.spec_of(call.func)
             if spec is not None and spec.role is Role.BIASED:
                 self.factories[name] = call
+                self.factory_defs[name] = nodes[0]
                 self.factory_calls.add(call)
 
     def span(self, site: int) -> Span:
@@ -553,6 +563,33 @@ class FactBuilder:
             )
         return sid
 
+    def helper_call_site(self, call: cst.Call, name: str, scope: int) -> int | None:
+        """A call of helper ``name`` (which returns a layer) as a site of its own."""
+        sid = self._site_ids.get(call)
+        if sid is not None:
+            return sid
+        inner = self.factories[name]
+        spec = self.spec_of(inner.func)
+        if spec is None:
+            return None
+        inner_id = self.site_for(inner, spec)
+        bias, derived, fixable = helper_bias(self.factory_defs[name], inner, spec, call)
+        sid = len(self._site_ids)
+        self._site_ids[call] = sid
+        self.site_nodes[sid] = call
+        self.facts.sites[sid] = Site(
+            sid,
+            derived,
+            bias=bias,
+            scope=scope,
+            channels=self.facts.sites[inner_id].channels,
+            factory_of=inner_id,
+            helper=name,
+            fixable=fixable,
+        )
+        self.facts.factory_calls.setdefault(inner_id, []).append(sid)
+        return sid
+
     def _channels(self, call: cst.Call, spec: LayerSpec) -> str | None:
         if spec.channels_param is None:
             return None
@@ -602,6 +639,58 @@ def bias_state(call: cst.Call, spec: LayerSpec) -> Bias:
             return Bias.UNKNOWN
         return Bias.DEFAULT if spec.bias_default else Bias.FALSE
     return constant_truth(value)
+
+
+def helper_bias(
+    helper: cst.FunctionDef, inner: cst.Call, spec: LayerSpec, call: cst.Call
+) -> tuple[Bias, LayerSpec, bool]:
+    """Bias state of the layer a helper call creates, and how the call can pass bias.
+
+    Returns ``(bias, spec, fixable)`` where ``spec`` describes the helper's own
+    bias parameter (name and slot) when the helper forwards one to the layer.
+    """
+    params = helper.params
+    positional = [p.name.value for p in (*params.posonly_params, *params.params)]
+    kwonly = [p.name.value for p in params.kwonly_params]
+    defaults = {
+        p.name.value: p.default
+        for p in (*params.posonly_params, *params.params, *params.kwonly_params)
+        if p.default is not None
+    }
+    star_kwargs = (
+        params.star_kwarg.name.value if isinstance(params.star_kwarg, cst.Param) else None
+    )
+    inner_value = _argument(inner, spec.bias_param, spec.bias_index)
+    forwards_kwargs = star_kwargs is not None and any(
+        a.star == "**" and isinstance(a.value, cst.Name) and a.value.value == star_kwargs
+        for a in inner.args
+    )
+    # Which helper parameter carries the bias, if any.
+    route: tuple[str, int | None] | None = None
+    if isinstance(inner_value, cst.Name) and inner_value.value in (*positional, *kwonly):
+        name = inner_value.value
+        route = (name, positional.index(name) if name in positional else None)
+    elif inner_value is None and forwards_kwargs:
+        route = (spec.bias_param, None)
+    derived = spec
+    if route is not None:
+        derived = replace(spec, bias_param=route[0], bias_index=route[1])
+    if any(a.star for a in call.args):
+        return Bias.UNKNOWN, derived, False
+    if route is None:
+        if inner_value is None and any(a.star == "**" for a in inner.args):
+            return Bias.UNKNOWN, derived, False
+        return bias_state(inner, spec), derived, False
+    passed = _argument(call, route[0], route[1])
+    if passed is not None:
+        return constant_truth(passed), derived, True
+    if route[0] in defaults:
+        default = defaults[route[0]]
+        assert default is not None
+        return constant_truth(default), derived, True
+    if forwards_kwargs and inner_value is None:
+        return (Bias.DEFAULT if spec.bias_default else Bias.FALSE), derived, True
+    return Bias.UNKNOWN, derived, True
 
 
 def _argument(call: cst.Call, param: str, index: int | None) -> cst.BaseExpression | None:
@@ -751,11 +840,8 @@ class _Scope:
             spec = self.b.spec_of(node.func)
             if spec is not None:
                 return SiteRef(self.b.site_for(node, spec))
-            if isinstance(node.func, cst.Name):
-                factory = self.factory(node.func.value)
-                if factory is not None:
-                    return SiteRef(factory)
-            return UNKNOWN
+            helper = self.helper_site(node)
+            return UNKNOWN if helper is None else SiteRef(helper)
         name = self.self_attr(node)
         if name is not None:
             return self.attr(name)
@@ -1216,7 +1302,7 @@ class _Scope:
                     self.escape_list(state)
                 factory = self.factory(node.value)
                 if factory is not None and ctx.kind != "callee":
-                    self.b.use(SiteRef(factory), ESCAPED)
+                    self.b.facts.escaped_factories.add(factory)
             return None
         if isinstance(node, cst.Attribute):
             attr = self.self_attr(node)
@@ -1258,13 +1344,12 @@ class _Scope:
             return None
 
         func = node.func
-        if isinstance(func, cst.Name):
-            factory = self.factory(func.value)
-            if factory is not None:
-                self.record_ref(SiteRef(factory), ctx)
-                for arg in node.args:
-                    self.expr(arg.value, C_ESCAPE, env)
-                return None
+        helper = self.helper_site(node)
+        if helper is not None:
+            self.record_ref(SiteRef(helper), ctx)
+            for arg in node.args:
+                self.expr(arg.value, C_ESCAPE, env)
+            return None
         if (
             self.seq_class
             and isinstance(func, cst.Attribute)
@@ -1476,11 +1561,17 @@ class _Scope:
 
     # -- helper functions that return a layer
     def factory(self, name: str) -> int | None:
+        """The inner site of helper ``name`` if the name means that helper here."""
         call = self.b.factories.get(name)
         if call is None or name in self.info.simple_rhs or name in self.local_bound:
             return None
         spec = self.b.spec_of(call.func)
         return None if spec is None else self.b.site_for(call, spec)
+
+    def helper_site(self, call: cst.Call) -> int | None:
+        if isinstance(call.func, cst.Name) and self.factory(call.func.value) is not None:
+            return self.b.helper_call_site(call, call.func.value, self.scope_id)
+        return None
 
 
 def negate(literal: tuple) -> tuple:

@@ -1052,7 +1052,7 @@ CASES: list[Case] = [
         """,
     ),
     Case(
-        "helper_with_one_use_elsewhere_is_silent",
+        "helper_with_one_use_elsewhere_flags_the_call_sites",
         """
         import torch
         import torch.nn as nn
@@ -1063,7 +1063,7 @@ CASES: list[Case] = [
         class Block(nn.Module):
             def __init__(self):
                 super().__init__()
-                self.conv1 = conv1x1(4, 4)
+                self.conv1 = conv1x1(4, 4)  # expect: CBL001
                 self.bn1 = nn.BatchNorm2d(4)
                 self.proj = conv1x1(4, 4)
 
@@ -1075,7 +1075,7 @@ CASES: list[Case] = [
         """,
     ),
     Case(
-        "helper_passed_as_value_is_silent",
+        "helper_passed_as_value_flags_only_the_call_site",
         """
         import torch
         import torch.nn as nn
@@ -1086,7 +1086,7 @@ CASES: list[Case] = [
         def build(factory):
             return factory(4, 4)
 
-        model = nn.Sequential(conv1x1(4, 4), nn.BatchNorm2d(4), build(conv1x1))
+        model = nn.Sequential(conv1x1(4, 4), nn.BatchNorm2d(4), build(conv1x1))  # expect: CBL001
         inputs = (torch.randn(2, 4, 8, 8),)
         """,
     ),
@@ -1279,6 +1279,46 @@ CASES += [
             nn.LayerNorm(12),
         )
         inputs = (torch.randn(4, 8),)
+        """,
+    ),
+]
+
+CASES += [
+    Case(
+        "helper_call_sites_fixable_through_bias_or_kwargs",
+        """
+        import torch
+        import torch.nn as nn
+
+        def conv_bias(i, o, k=3, bias=True):
+            return nn.Conv2d(i, o, k, padding=k // 2, bias=bias)
+
+        def conv_kw(i, o, **kwargs):
+            return nn.Conv2d(i, o, 1, **kwargs)
+
+        class Block(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.a = conv_bias(3, 4)  # expect: CBL001
+                self.bn_a = nn.BatchNorm2d(4)
+                self.b = conv_bias(4, 4, 3, True)  # expect: CBL001
+                self.bn_b = nn.BatchNorm2d(4)
+                self.c = conv_bias(4, 4, bias=False)
+                self.bn_c = nn.BatchNorm2d(4)
+                self.d = conv_kw(4, 4)  # expect: CBL001
+                self.bn_d = nn.BatchNorm2d(4)
+                self.e = conv_kw(4, 4)
+                self.f = conv_bias(4, 4)
+
+            def forward(self, x):
+                x = self.bn_a(self.a(x))
+                x = self.bn_b(self.b(x))
+                x = self.bn_c(self.c(x))
+                x = self.bn_d(self.d(x))
+                return self.f(self.e(x))
+
+        model = Block()
+        inputs = (torch.randn(2, 3, 8, 8),)
         """,
     ),
 ]
