@@ -153,6 +153,7 @@ class ListState:
 
 
 LIST = "\0list:"  # env key prefix for list states
+SEQ_SELF = LIST + "\0self"  # a Sequential subclass's own items while __init__ runs
 
 
 def call_use(inv: int) -> tuple[str, int]:
@@ -790,6 +791,9 @@ class _Scope:
         self.holder_names = self._holder_names()
         self.local_bound: set[str] = info.complex_bound | set(info.simple_rhs)
         self.seq_class = False  # a method of an nn.Sequential subclass without forward
+        self.seq_site: int | None = None  # its super().__init__ container site
+        self.seq_names: set[str] = set()
+        self.seq_broken = False
         # Path condition: literals (scope, name, kind, positive) of enclosing ``if``s
         # whose test is a parameter never rebound (``if batch_norm:``).
         self.conds: frozenset = frozenset()
@@ -960,6 +964,8 @@ class _Scope:
             ref = self.ref_of(value)
             for h in holders:
                 self.b.bind(h, ref)
+                if h[0] == "attr":
+                    self.seq_append(h[2], value, env)
             self.expr(value, C_BIND, env)
         elif holders:
             for h in holders:
@@ -1227,7 +1233,14 @@ class _Scope:
         scope.seq_class = seq_class and node.name.value == "__init__"
         scope.params = all_params
         scope.body = body
-        scope.run_body(body)
+        out = scope.run_body(body)
+        if scope.seq_site is not None:
+            state = out.get(SEQ_SELF) if out is not None else None
+            site = self.b.facts.sites[scope.seq_site]
+            if state is None or state.partial or scope.seq_broken:
+                site.items = None
+            else:
+                site.items = state.graph
 
     # -- expressions
     def generic(self, node: cst.CSTNode, env: Env, skip_names: bool = False) -> None:
@@ -1363,6 +1376,11 @@ class _Scope:
                 sid = self.b.site_for(node, spec)
                 self.b.use(SiteRef(sid), ESCAPED)  # instances are used elsewhere
                 self.sequential(sid, node.args, env)
+                # Later ``self.x = layer`` / ``self.add_module(...)`` append items.
+                self.seq_site = sid
+                graph = self.b.facts.sites[sid].items
+                if graph is not None:
+                    env[SEQ_SELF] = ListState(frozenset(), graph)
                 return None
         if (
             isinstance(func, cst.Attribute)
@@ -1374,6 +1392,18 @@ class _Scope:
             arg = node.args[0].value
             if isinstance(arg, cst.Name) and LIST + arg.value in env:
                 return None
+        if (
+            isinstance(func, cst.Attribute)
+            and self.is_self(func.value)
+            and self.family is not None
+            and func.attr.value in (*_SELF_HARMLESS, "add_module", "register_module")
+        ):
+            if func.attr.value in _SELF_HARMLESS:
+                for arg in node.args:
+                    self.expr(arg.value, C_ESCAPE, env)
+            else:
+                self.self_setattr(node.args, env)
+            return None
         callee = self.ref_of(func)
         if not isinstance(callee, UnknownRef):
             inv = self.b.inv_for(node, callee)
@@ -1394,14 +1424,6 @@ class _Scope:
         if isinstance(func, cst.Attribute):
             base = func.value
             method = func.attr.value
-            if self.is_self(base) and self.family is not None:
-                if method in _SELF_HARMLESS:
-                    for arg in node.args:
-                        self.expr(arg.value, C_ESCAPE, env)
-                    return None
-                if method in ("add_module", "register_module"):
-                    self.self_setattr(node.args, env)
-                    return None
             if isinstance(base, cst.Name) and base.value in env and method in _TENSOR_META_METHODS:
                 self.read_value(base.value, C_HARMLESS, env)
                 for arg in node.args:
@@ -1437,7 +1459,28 @@ class _Scope:
             return
         value = args[1].value
         self.b.bind(self.attr(name).holder, self.ref_of(value))
+        self.seq_append(name, value, env)
         self.expr(value, C_BIND, env)
+
+    def seq_append(self, name: str, value: cst.BaseExpression, env: Env) -> None:
+        """In a Sequential subclass's ``__init__``, a submodule assignment appends."""
+        state = env.get(SEQ_SELF)
+        if self.seq_site is None or state is None:
+            return
+        if isinstance(value, (cst.Integer, cst.Float, cst.SimpleString, cst.ConcatenatedString)) or (
+            isinstance(value, cst.Name) and value.value in ("True", "False", "None")
+        ):
+            return  # not a module: not an item
+        if name in self.seq_names:
+            self.seq_broken = True  # re-assignment keeps the first position
+        self.seq_names.add(name)
+        ref = self.ref_of(value)
+        node: Ref = self.attr(name) if not isinstance(ref, UnknownRef) else UNKNOWN
+        if not isinstance(node, UnknownRef):
+            self.b.use(node, member_use(self.seq_site))
+        env[SEQ_SELF] = ListState(
+            state.lids, state.graph.then(Graph.single(node), self.conds), state.partial
+        )
 
     def sequential(self, sid: int, args: Sequence[cst.Arg], env: Env) -> None:
         """Items of ``nn.Sequential(...)`` (or a Sequential subclass's ``super().__init__``)."""

@@ -1322,3 +1322,43 @@ CASES += [
         """,
     ),
 ]
+
+CASES += [
+    Case(
+        "sequential_subclass_attributes_and_add_module",
+        """
+        import torch
+        import torch.nn as nn
+
+        class ConvBNAct(nn.Sequential):
+            def __init__(self, i, o):
+                super().__init__()
+                self.out_channels = o  # could be a module as far as we know: first, so harmless
+                self.conv = nn.Conv2d(i, o, 3, padding=1)  # expect: CBL001
+                self.stride = 1  # a constant is not an item
+                self.bn = nn.BatchNorm2d(o)
+                self.add_module("act", nn.ReLU())
+                self.add_module("conv2", nn.Conv2d(o, o, 1))  # expect: CBL001
+                self.add_module("norm2", nn.InstanceNorm2d(o))
+                self.last = nn.Conv2d(o, o, 1)
+
+        class Reassigned(nn.Sequential):
+            def __init__(self, i, o):
+                super().__init__()
+                self.conv = nn.Conv2d(i, o, 1)
+                self.act = nn.ReLU()
+                self.bn = nn.BatchNorm2d(o)
+                self.conv = nn.Conv2d(i, o, 1)
+
+        class Opaque(nn.Sequential):
+            def __init__(self, i, o, extra):
+                super().__init__()
+                self.conv = nn.Conv2d(i, o, 1)
+                self.extra = extra  # unknown: may be a module between conv and norm
+                self.bn = nn.BatchNorm2d(o)
+
+        model = nn.Sequential(ConvBNAct(3, 4), Reassigned(4, 4), Opaque(4, 4, nn.ReLU()))
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+    ),
+]
