@@ -85,6 +85,10 @@ def _fixes(result: FileResult) -> dict[Any, Any]:
     return fix_edits(source, wanted)
 
 
+def _fix_value(d: object) -> str:
+    return str(getattr(d, "fix_value", None) or "False")
+
+
 def as_sarif(results: Sequence[FileResult]) -> dict[str, Any]:
     from convbnlint.report.edits import key
 
@@ -129,7 +133,7 @@ def as_sarif(results: Sequence[FileResult]) -> dict[str, Any]:
             if edit is not None:
                 item["fixes"] = [
                     {
-                        "description": {"text": "Pass bias=False"},
+                        "description": {"text": f"Pass bias={_fix_value(d)}"},
                         "artifactChanges": [
                             {
                                 "artifactLocation": _location(result.path),
