@@ -6,9 +6,9 @@ A case's source is compiled under a file name of its own and executed while the
 ``__init__`` of every catalogued biased class (``Role.BIASED`` in the torch
 catalog) is wrapped: each constructed module is recorded with the start line and
 column of the constructor call in the case's source (and of the helper calls
-that led to it), which is exactly what a diagnostic's span names.  Everything runs in float64 so that an exact
-mathematical cancellation (rounding noise near 1e-16) and a real effect (order 1)
-are many orders of magnitude apart.
+that led to it), which is exactly what a diagnostic's span names.  Everything
+runs in float64 so that an exact mathematical cancellation (rounding noise near
+1e-16) and a real effect (order 1) are many orders of magnitude apart.
 """
 
 from __future__ import annotations
