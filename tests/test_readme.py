@@ -26,7 +26,7 @@ def test_quick_start_output_matches_the_real_run() -> None:
 
 
 def test_ci_runs_the_readme_test_command() -> None:
-    match = re.search(r"\$ (pip install -e '\.\[test\]' && python -m pytest -q)", README)
+    match = re.search(r"\$ (pip install -e '\.\[test,runtime\]' && python -m pytest -q)", README)
     assert match, "README lost its test command"
     install, test = match.group(1).split(" && ")
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")

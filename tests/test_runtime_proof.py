@@ -85,26 +85,10 @@ DEAD_BUT_SILENT: dict[str, dict[int, str]] = {
 }
 
 # Cases whose silent sites are all dead at run time although nothing is flagged.
-ALL_SILENT_BIASES_DEAD: dict[str, str] = {
-    "forward_hook_on_conv_is_silent": (
-        "the hooked conv output only enters as `0 * sum(...)`, so bn(conv(x)) is the "
-        "whole result and the bias cancels; silent because a forward hook escapes the "
-        "output (conservative). Candidate for bias_may_not_matter=True"
-    ),
-}
+ALL_SILENT_BIASES_DEAD: dict[str, str] = {}
 
 # Cases the proof cannot be run on as written (problems in tests/cases.py).
-NOT_PROVABLE: dict[str, str] = {
-    "module_level_script": (
-        "degenerate input: `torch.ones` is constant over every channel, so "
-        "nor(con(tmp)) is identically 0 whatever the weights; torch.randn would do"
-    ),
-    "transparent_ops_between": (
-        "degenerate input: at 8x8 the third block's map is 2x2 and AvgPool2d(3, 1, 1, "
-        "count_include_pad=False) makes it constant, so InstanceNorm2d outputs rounding "
-        "noise and every later output is ~1e-11; with inputs of 16x16 the proof holds"
-    ),
-}
+NOT_PROVABLE: dict[str, str] = {}
 
 RUNNABLE = [c for c in CASES if c.runnable]
 
