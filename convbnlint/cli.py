@@ -195,6 +195,8 @@ def _run(
     except cfg.ConfigError as exc:
         click.echo(f"convbnlint: error: {exc}", err=True)
         return EXIT_ERROR
+    # Jupyter's autosave copies are never the user's code (like Ruff's default).
+    extend_exclude = (*extend_exclude, ".ipynb_checkpoints")
     config = cfg.merge_flags(config, select=select, ignore=ignore, extend_exclude=extend_exclude)
     options = runner.Options(
         select=tuple(config.select) if config.select is not None else None,

@@ -133,6 +133,7 @@ def to_python(cell: str) -> tuple[str, set[int]]:
     depth = 0
     cont = False
     magic_cont = False
+    magic_indent = ""
     for idx, line in enumerate(lines):
         body = line.rstrip("\r\n")
         eol = line[len(body) :]
@@ -145,8 +146,8 @@ def to_python(cell: str) -> tuple[str, set[int]]:
             else:
                 out.append(line)
             continue
-        if magic_cont:
-            out.append(_placeholder(indent, stripped, eol))
+        if magic_cont:  # continues the magic above: same indentation
+            out.append(_placeholder(magic_indent, stripped, eol))
             magic.add(idx)
             magic_cont = body.endswith("\\")
             continue
@@ -163,6 +164,7 @@ def to_python(cell: str) -> tuple[str, set[int]]:
         out.append(_placeholder(indent, stripped, eol))
         magic.add(idx)
         magic_cont = body.endswith("\\")
+        magic_indent = indent
     return "".join(out), magic
 
 

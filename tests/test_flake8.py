@@ -29,7 +29,9 @@ def flake8(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.Comple
 def test_plugin_is_registered(tmp_path: Path) -> None:
     res = flake8("--version", cwd=tmp_path)
     assert res.returncode == 0
-    assert "convbnlint: 0." in res.stdout or "convbnlint" in res.stdout
+    from convbnlint import __version__
+
+    assert f"convbnlint: {__version__}" in res.stdout
 
 
 def test_select_cbl(tmp_path: Path) -> None:

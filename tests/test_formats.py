@@ -17,6 +17,8 @@ from tests.test_cli import BAD, GOOD, NO_NORM
 from tests.util import ROOT, run
 
 MSG = "Conv2d bias is cancelled by the following BatchNorm2d; pass bias=False"
+# A syntax error in a file that names a conv and a norm (so it must be parsed).
+BROKEN = "import torch.nn as nn\nnn.Sequential(nn.Conv2d(1, 1, 1), nn.BatchNorm2d(1))\ndef (:\n"
 TWO = BAD + "\nhead = nn.Sequential(nn.Conv1d(4, 4, 1), nn.BatchNorm1d(4))\n"
 
 
@@ -90,7 +92,7 @@ def _apply_replacement(text: str, rep: dict) -> str:
 
 
 def test_sarif_validates_and_carries_rules_regions_and_fixes(project: Path) -> None:
-    (project / "pkg" / "broken.py").write_text("import torch.nn as nn\nnn.BatchNorm2d(\n")
+    (project / "pkg" / "broken.py").write_text(BROKEN)
     res = run(["--format", "sarif", "pkg"], cwd=project)
     assert res.returncode == 2  # the broken file
     log = json.loads(res.stdout)
@@ -175,7 +177,7 @@ def test_concise(project: Path) -> None:
 
 def test_junit_read_by_junitparser(project: Path) -> None:
     junitparser = pytest.importorskip("junitparser")
-    (project / "pkg" / "broken.py").write_text("nn.BatchNorm2d(\n")
+    (project / "pkg" / "broken.py").write_text(BROKEN)
     out = project / "reports" / "junit.xml"
     res = run(["--format", "junit", "--output-file", str(out), "pkg"], cwd=project)
     assert res.returncode == 2 and res.stdout == ""
