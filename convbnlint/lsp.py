@@ -143,6 +143,11 @@ class _Lines:
 
 
 def _is_python(ls: Server, uri: str) -> bool:
+    # Files and unsaved buffers only: a notebook cell sent on its own (e.g.
+    # ``vscode-notebook-cell:``) is not the whole program, and a use of a layer in
+    # another cell would be missed (use the CLI on the .ipynb file instead).
+    if not uri.startswith(("file:", "untitled:")):
+        return False
     doc = ls.workspace.get_text_document(uri)
     if doc.language_id:
         return doc.language_id == "python"

@@ -317,6 +317,14 @@ async def test_syntax_errors_close_and_other_languages(tmp_path: Path) -> None:
             )
         )
         assert await diagnostics(client, other) == []
+        # Nor is a notebook cell on its own (its neighbours may use the layer).
+        cell = "vscode-notebook-cell:/nb.ipynb#W0sZmlsZQ%3D%3D"
+        client.text_document_did_open(
+            T.DidOpenTextDocumentParams(
+                text_document=T.TextDocumentItem(uri=cell, language_id="python", version=1, text=BAD)
+            )
+        )
+        assert await diagnostics(client, cell) == []
         assert client.error is None
 
 
