@@ -41,6 +41,7 @@ DEFAULT_EXCLUDE: tuple[str, ...] = (
     ".pytest_cache",
     ".ruff_cache",
     ".convbnlint_cache",
+    ".ipynb_checkpoints",
 )
 
 
