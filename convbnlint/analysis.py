@@ -1,4 +1,4 @@
-"""Pure functions over :class:`~convbnlint.facts.ModuleFacts`.
+"""Pure functions over :class:`~convbnlint.ir.ModuleFacts` (no libcst here).
 
 The question for a biased layer ``S``: where can the output of the module object
 created at ``S`` go?  Its object may be referred to directly (the constructor
@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from convbnlint.catalog import Role
-from convbnlint.facts import (
+from convbnlint.ir import (
     ESCAPE,
     Consumer,
     Escape,
@@ -34,7 +34,7 @@ class Finding:
     site: int
     norms: tuple[int, ...]  # the cancelling norm sites that receive the output
     # Set when the bias is cancelled only on paths where this literal holds
-    # (scope, name, kind, positive); see :func:`convbnlint.facts.bias_for`.
+    # (scope, name, kind, positive); see :func:`convbnlint.ir.bias_for`.
     literal: tuple | None = None
 
 
