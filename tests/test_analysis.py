@@ -1,0 +1,105 @@
+"""The analysis on plain data: no parsing, no libcst."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from convbnlint.analysis import Analysis
+from convbnlint.catalog.torch import CATALOG
+from convbnlint.ir import (
+    BIND,
+    ESCAPED,
+    Graph,
+    HolderRef,
+    Invocation,
+    ModuleFacts,
+    Site,
+    SiteRef,
+    call_use,
+    member_use,
+)
+from convbnlint.types import Bias
+
+CONV = CATALOG.lookup("torch.nn.Conv2d")
+BN = CATALOG.lookup("torch.nn.BatchNorm2d")
+SEQ = CATALOG.lookup("torch.nn.Sequential")
+POOL = CATALOG.lookup("torch.nn.MaxPool2d")
+
+
+def _seq(*refs: object) -> Graph:
+    graph = Graph()
+    for ref in refs:
+        graph = graph.then(Graph.single(ref))  # type: ignore[arg-type]
+    return graph
+
+
+def test_analysis_imports_no_libcst() -> None:
+    code = "import sys, convbnlint.analysis, convbnlint.ir; print('libcst' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_sequential_neighbours() -> None:
+    facts = ModuleFacts()
+    facts.sites[0] = Site(0, CONV, Bias.DEFAULT)
+    facts.sites[1] = Site(1, BN)
+    facts.sites[2] = Site(2, SEQ, items=_seq(SiteRef(0), SiteRef(1)))
+    facts.uses[SiteRef(0)] = {member_use(2)}
+    facts.uses[SiteRef(1)] = {member_use(2)}
+    (finding,) = Analysis(facts).findings()
+    assert (finding.site, finding.norms, finding.literal) == (0, (1,), None)
+
+
+def test_bias_off_or_unknown_is_silent() -> None:
+    for bias in (Bias.FALSE, Bias.UNKNOWN):
+        facts = ModuleFacts()
+        facts.sites[0] = Site(0, CONV, bias)
+        facts.sites[1] = Site(1, BN)
+        facts.sites[2] = Site(2, SEQ, items=_seq(SiteRef(0), SiteRef(1)))
+        facts.uses[SiteRef(0)] = {member_use(2)}
+        assert Analysis(facts).findings() == []
+
+
+def test_holder_called_into_norm_and_an_escape() -> None:
+    conv, bn = HolderRef(("attr", 0, "conv")), HolderRef(("attr", 0, "bn"))
+    facts = ModuleFacts()
+    facts.sites[0] = Site(0, CONV, Bias.DEFAULT)
+    facts.sites[1] = Site(1, BN)
+    facts.bindings[conv.holder] = [SiteRef(0)]
+    facts.bindings[bn.holder] = [SiteRef(1)]
+    facts.uses[SiteRef(0)] = {BIND}
+    facts.uses[conv] = {call_use(0)}
+    facts.invocations[0] = Invocation(0, conv, {bn})
+    assert [f.site for f in Analysis(facts).findings()] == [0]
+    facts.uses[conv] = {call_use(0), ESCAPED}
+    assert Analysis(facts).findings() == []
+
+
+def test_transparent_layer_passes_the_question_on() -> None:
+    facts = ModuleFacts()
+    facts.sites[0] = Site(0, CONV, Bias.TRUE)
+    facts.sites[1] = Site(1, POOL, transparent=True)
+    facts.sites[2] = Site(2, BN)
+    facts.sites[3] = Site(3, SEQ, items=_seq(SiteRef(0), SiteRef(1), SiteRef(2)))
+    for sid in (0, 1, 2):
+        facts.uses[SiteRef(sid)] = {member_use(3)}
+    assert [f.site for f in Analysis(facts).findings()] == [0]
+    facts.sites[1].transparent = False  # e.g. AvgPool2d with counted padding
+    assert Analysis(facts).findings() == []
+
+
+def test_conditional_edges() -> None:
+    literal = (7, "batch_norm", "truthy", True)
+    negative = (7, "batch_norm", "truthy", False)
+    facts = ModuleFacts()
+    facts.sites[0] = Site(0, CONV, Bias.DEFAULT, scope=7)
+    facts.sites[1] = Site(1, BN)
+    relu = HolderRef(("local", 7, "relu"))
+    graph = Graph.single(SiteRef(0))
+    with_bn = graph.then(Graph.single(SiteRef(1)), frozenset({literal}))
+    without = graph.then(Graph.single(relu), frozenset({negative}))
+    facts.sites[2] = Site(2, SEQ, items=with_bn.union(without))
+    facts.uses[SiteRef(0)] = {member_use(2)}
+    (finding,) = Analysis(facts).findings()
+    assert finding.literal == literal
