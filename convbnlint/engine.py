@@ -1,29 +1,38 @@
 """Source text in, diagnostics (and fixed text) out.  No file system here.
 
-Stages, cheapest first:
+Stages, cheapest first (each one sound: it never changes the findings; see
+:mod:`convbnlint.stages`):
 
 1. prefilter: a text that contains none of the catalog's norm tokens cannot hold a
    finding; libcst is not even imported;
-2. parse (libcst) and collect facts (:mod:`convbnlint.facts`);
-3. analysis (:mod:`convbnlint.analysis`) and rules;
-4. ``# noqa`` filtering on the line of each finding.
+2. call shapes: the text must show a call of a reportable biased layer and of a
+   norm that cancels its family;
+3. blocks (CPython's ``ast``): a file where no possibly-on bias can reach a norm is
+   clean; otherwise the top-level blocks no finding can depend on are blanked out;
+4. parse (libcst) what is left and collect facts (:mod:`convbnlint.facts`), names
+   resolved from the module's imports (:mod:`convbnlint.resolve`);
+5. analysis (:mod:`convbnlint.analysis`) and rules;
+6. ``# noqa`` filtering on the line of each finding.
 """
 
 from __future__ import annotations
 
+import gc
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from convbnlint.catalog import Catalog, default_catalog
 from convbnlint.rules import Rule, all_rules, rule_for_family
-from convbnlint.types import Diagnostic
+from convbnlint.types import Diagnostic, Span
 
 if TYPE_CHECKING:
     import libcst as cst
 
-    from convbnlint.facts import FactBuilder
+    from convbnlint.facts import FactBuilder, NameResolver
+    from convbnlint.resolve import ImportTable
 
 
 class ParseError(Exception):
@@ -54,12 +63,28 @@ def prefilter(source: str, catalog: Catalog) -> bool:
 
 @dataclass
 class Checked:
-    """Everything the fixer needs after a check."""
+    """Everything the fixer needs after a check.
+
+    ``module`` is the whole parsed module, unless ``partial``: then only the
+    analysed blocks were parsed, ``module`` is None and nothing may be fixed from
+    this result (``check(..., fixable=True)``, the default, never returns one with
+    diagnostics).
+    """
 
     diagnostics: list[Diagnostic]
     module: cst.Module | None = None
     builder: FactBuilder | None = None
     suppressed: list[Diagnostic] = field(default_factory=list)
+    partial: bool = False
+    stage: str = ""  # the stage that decided (statistics): "" when libcst ran
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def source_lines(source: str) -> list[str]:
+    """Lines as Python numbers them (``str.splitlines`` also breaks at form feeds)."""
+    return _LINE_BREAK.split(source)
 
 
 def parse(source: str) -> cst.Module:
@@ -75,6 +100,72 @@ def parse(source: str) -> cst.Module:
         raise ParseError("too deeply nested to parse") from None
 
 
+class _SpansDone(Exception):
+    pass
+
+
+def call_spans(module: cst.Module, calls: Collection[cst.Call]) -> dict[cst.Call, Span]:
+    """The :class:`~libcst.metadata.PositionProvider` spans of some ``Call`` nodes.
+
+    Same numbers as ``PositionProvider`` (a call's syntactic position: inside its
+    parentheses), for a fraction of the cost: the module is generated as code once,
+    up to the last wanted call, and line/column are counted only where a wanted
+    call starts and ends (``PositionProvider`` splits every token and records
+    every node).
+    """
+    from dataclasses import dataclass as _dataclass, field as _field
+
+    from libcst._nodes.internal import CodegenState
+
+    wanted = set(calls)
+    newline = re.compile(r"\r\n?|\n")
+
+    @_dataclass
+    class _State(CodegenState):
+        targets: set = _field(default_factory=set)
+        found: dict = _field(default_factory=dict)
+        open: dict = _field(default_factory=dict)
+        done: int = 0
+        line: int = 1
+        column: int = 0
+
+        def where(self) -> tuple[int, int]:
+            if self.done < len(self.tokens):
+                chunk = "".join(self.tokens[self.done :])
+                self.done = len(self.tokens)
+                breaks = newline.findall(chunk)
+                if breaks:
+                    self.line += len(breaks)
+                    tail = newline.split(chunk)[-1]
+                    self.column = len(tail)
+                else:
+                    self.column += len(chunk)
+            return self.line, self.column
+
+        @contextmanager  # type: ignore[misc]
+        def record_syntactic_position(self, node, *, start_node=None, end_node=None):  # type: ignore[no-untyped-def]
+            if node not in self.targets:
+                yield
+                return
+            start = self.where()
+            yield
+            end = self.where()
+            self.found[node] = Span(start[0], start[1] + 1, end[0], end[1] + 1)
+            if len(self.found) == len(self.targets):
+                raise _SpansDone
+
+    state = _State(
+        default_indent=module.default_indent,
+        default_newline=module.default_newline,
+        targets=wanted,
+    )
+    try:
+        module._codegen(state)
+    except _SpansDone:
+        pass
+    return state.found
+
+
 def check(
     source: str,
     *,
@@ -82,30 +173,137 @@ def check(
     select: Collection[str] | None = None,
     ignore: Collection[str] = (),
     use_prefilter: bool = True,
+    use_shapes: bool = True,
+    use_blocks: bool = True,
+    names: str = "fast",
+    fixable: bool = True,
 ) -> Checked:
+    """Diagnostics for one text.
+
+    ``use_prefilter``/``use_shapes``/``use_blocks`` switch the stages off (for
+    tests and benchmarks: the findings are the same).  ``names`` picks the name
+    resolver: ``"fast"`` (:class:`convbnlint.resolve.FastNames`) or ``"libcst"``
+    (:class:`convbnlint.facts.LibcstNames`).  With ``fixable=False`` a result with
+    findings may be ``partial`` (cheaper; enough when nothing will be fixed).
+    """
     catalog = catalog or default_catalog()
     rules = _active_rules(select, ignore)
-    if not rules or (use_prefilter and not prefilter(source, catalog)):
-        return Checked([])
+    if not rules:
+        return Checked([], stage="rules")
+    if use_prefilter and not prefilter(source, catalog):
+        return Checked([], stage="prefilter")
+    families = {r.family for r in rules.values()}
+    if use_shapes:
+        from convbnlint.stages import shapes_match
+
+        if not shapes_match(source, catalog, families):
+            _raise_if_invalid(source)  # the error a full parse would report, if any
+            return Checked([], stage="shapes")
+    with _gc_paused():
+        text, table, partial = source, None, False
+        use_blocks = use_blocks and names == "fast"  # blanked blocks need the whole-text table
+        if use_blocks or names == "fast":
+            from convbnlint.resolve import parse_ast, table_from_ast
+
+            tree = parse_ast(source)
+            if tree is not None and use_blocks:
+                from convbnlint.stages import plan_blocks
+
+                plan = plan_blocks(source, tree, catalog, families)
+                del tree
+                if plan is None:
+                    return Checked([], stage="blocks")
+                text, table, partial = plan.text, plan.table, plan.partial
+            elif tree is not None:
+                table = table_from_ast(tree)
+                del tree
+        checked = _analyse(source, text, table, partial, catalog, rules, names)
+        if partial and fixable and (checked.diagnostics or checked.suppressed):
+            # The fixer edits the whole module: analyse it all (same findings).
+            checked = _analyse(source, source, table, False, catalog, rules, names)
+        return checked
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Syntax trees are large and acyclic: the cyclic collector only slows building
+    them (it rescans every young node; ``ast.parse`` runs ~4x slower under it)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _raise_if_invalid(source: str) -> None:
+    """Raise the :class:`ParseError` libcst reports for ``source``, if it is invalid.
+
+    CPython's ``symtable`` (a parse without building Python objects) answers
+    first; only when it rejects the text does libcst parse it, for the message
+    (and the verdict: libcst accepts some texts CPython rejects, e.g. a
+    ``nonlocal`` at module level).
+    """
+    import symtable
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            symtable.symtable(source, "<source>", "exec")
+            return
+        except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+            pass
+    with _gc_paused():
+        parse(source)
+
+
+def _analyse(
+    source: str,
+    text: str,
+    table: ImportTable | None,
+    partial: bool,
+    catalog: Catalog,
+    rules: dict[str, Rule],
+    names: str,
+) -> Checked:
     from convbnlint.analysis import Analysis
     from convbnlint.facts import collect
 
-    module = parse(source)
     try:
-        builder = collect(module, catalog)
+        module = parse(text)
+    except ParseError:
+        if partial:  # report the error libcst finds in the whole text
+            parse(source)
+        raise
+    resolver: NameResolver
+    if names == "libcst":
+        from convbnlint.facts import LibcstNames
+
+        resolver = LibcstNames(module)
+    else:
+        from convbnlint.resolve import FastNames, table_from_cst
+
+        resolver = FastNames(table=table if table is not None else table_from_cst(module))
+    try:
+        builder = collect(module, catalog, resolver)
     except RecursionError:
         raise ParseError("too deeply nested to analyse") from None
     analysis = Analysis(builder.facts)
-    lines = source.splitlines()
+    lines: list[str] | None = None
     out: list[Diagnostic] = []
     suppressed: list[Diagnostic] = []
-    for finding in analysis.findings():
+    findings = analysis.findings()
+    spans = call_spans(module, [builder.site_nodes[f.site] for f in findings]) if findings else {}
+    for finding in findings:
         site = builder.facts.sites[finding.site]
         rule = rule_for_family(site.spec.family, finding.literal is not None)
         if rule is None or rule.code not in rules:
             continue
         norms = sorted({builder.facts.sites[n].spec.name for n in finding.norms})
-        span = builder.span(finding.site)
+        node = builder.site_nodes[finding.site]
+        span = spans[node] if node in spans else builder.span(finding.site)
         when = fix_value = None
         if finding.literal is not None:
             from convbnlint.facts import bias_for, describe
@@ -125,6 +323,8 @@ def check(
             site=finding.site,
             fix_value=fix_value or "False",
         )
+        if lines is None:
+            lines = source_lines(source)
         line = lines[span.line - 1] if span.line - 1 < len(lines) else ""
         codes = noqa_codes(line)
         if codes is not None and (not codes or rule.code in codes):
@@ -132,6 +332,8 @@ def check(
             continue
         out.append(diag)
     out.sort(key=Diagnostic.sort_key)
+    if partial:
+        return Checked(out, None, builder, suppressed, partial=True)
     return Checked(out, module, builder, suppressed)
 
 

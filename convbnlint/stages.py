@@ -1,0 +1,423 @@
+"""Cheap, sound stages that decide what the libcst analysis must see.
+
+The libcst walker (:mod:`convbnlint.facts`) is the analyser; these stages only
+narrow its input and never change its results.  Cheapest first:
+
+1. **norm tokens** (:func:`convbnlint.engine.prefilter`): a text naming no
+   cancelling norm cannot hold a finding.
+2. **call shapes** (:func:`shapes_match`): a finding needs a constructor call of a
+   catalogued cancelling norm *and* of a biased layer of a family some active rule
+   reports (both are *sites*: calls whose callee resolves through imports to a
+   catalogued class).  A callee's dotted name ends with the class name, unless the
+   class was imported under another name, so the text must contain each class
+   name followed by ``(`` or ``[`` (a call or a subscripted callee; spaces,
+   comments, backslashes and closing brackets may come between) or by ``as``.
+3. **blocks** (:func:`plan_blocks`, on Python's C-implemented ``ast``): a finding
+   is reported at a biased-layer call whose bias is (or may be) on -- a *seed* --
+   and needs a cancelling-norm call that the analysis of the seed can see.  Each
+   top-level ``def``/``class`` is a node, all other top-level statements together
+   are one node ``M``; ``X -> Y`` means "facts about ``X`` may depend on ``Y``":
+
+   * ``Y`` has ``X``'s name (factories and class families are keyed by name);
+   * ``X`` and ``Y`` are classes and one names the other among its bases (shared
+     ``self`` attributes);
+   * ``X`` is a function and ``Y`` mentions it (a helper that returns a layer is
+     used through its callers);
+   * ``X`` mentions ``Y`` and ``Y`` holds a catalogued call (a helper building
+     layers);
+   * ``Y`` is ``M`` and ``X`` mentions a name ``M`` binds other than by an import
+     (module-level holders, tracked values, closure reads), or holds
+     ``global``/``nonlocal``/``:=`` (it could bind one); ``M`` -> every block it
+     mentions that holds a catalogued call.
+
+   A file where no seed reaches a norm call is clean; otherwise every node no such
+   seed reaches is blanked out (its characters removed, its line breaks kept, so
+   every position in the kept code is unchanged) before libcst parses the text.
+
+The analysis has no other channel between top-level blocks than names, so the
+facts of every kept block, and so its findings, are unchanged.  The import table
+the resolver uses is built from the *whole* text, so name resolution is unchanged
+too.  ``tests/test_stages.py`` checks identical findings with every stage off over
+the rule table and targeted cases, and ``bench/run.py --equivalence`` over the
+whole corpus.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+
+from convbnlint.catalog import Catalog, LayerSpec, Role
+from convbnlint.resolve import ImportTable, _from_target
+
+# Between a class name and the ``(``: spaces, newlines, comments, backslash
+# continuations and closing brackets (``(nn.Conv2d)(...)``).
+_JUNK = r"(?:[\s\\)\]]|#[^\n]*)*"
+
+
+@dataclass(frozen=True)
+class Shapes:
+    """What the stages look for, derived from the catalog and the active families."""
+
+    # (family, its reportable layers' call shape, the call shape of norms cancelling it)
+    pairs: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...]
+    seed_specs: dict[str, tuple[LayerSpec, ...]]  # class name -> reportable biased specs
+    norm_families: dict[str, frozenset[str]]  # norm class name -> active families it cancels
+    all_names: frozenset[str]  # every catalogued class name
+
+
+def _last_part(qualname: str) -> str:
+    return qualname.rsplit(".", 1)[-1]
+
+
+def _pattern(names: Iterable[str]) -> re.Pattern[str]:
+    alts = "|".join(sorted((re.escape(n) for n in set(names)), key=len, reverse=True))
+    return re.compile(rf"\b(?:{alts})\b{_JUNK}(?:[(\[]|as\b)")
+
+
+_SHAPES: dict[tuple[int, frozenset[str]], tuple[Catalog, Shapes]] = {}
+
+
+def shapes_for(catalog: Catalog, families: frozenset[str]) -> Shapes:
+    key = (id(catalog), families)
+    hit = _SHAPES.get(key)
+    if hit is None or hit[0] is not catalog:
+        hit = _SHAPES[key] = (catalog, _build_shapes(catalog, families))
+    return hit[1]
+
+
+def _build_shapes(catalog: Catalog, families: frozenset[str]) -> Shapes:
+    seed_specs: dict[str, list[LayerSpec]] = {}
+    norm_families: dict[str, set[str]] = {}
+    for spec in catalog.specs:
+        names = {_last_part(q) for q in (spec.qualname, *spec.aliases)}
+        for name in names:
+            if spec.role is Role.BIASED and spec.family in families:
+                seed_specs.setdefault(name, []).append(spec)
+            if spec.role is Role.CANCELLING_NORM:
+                norm_families.setdefault(name, set()).update(set(spec.cancels) & families)
+    pairs = []
+    for family in sorted(families):
+        seeds = [n for n, specs in seed_specs.items() if any(s.family == family for s in specs)]
+        norms = [n for n, fams in norm_families.items() if family in fams]
+        if seeds and norms:
+            pairs.append((family, _pattern(seeds), _pattern(norms)))
+    return Shapes(
+        tuple(pairs),
+        {n: tuple(v) for n, v in seed_specs.items()},
+        {n: frozenset(v) for n, v in norm_families.items() if v},
+        frozenset(_last_part(q) for q in catalog.by_name),
+    )
+
+
+def shapes_match(text: str, catalog: Catalog, families: Collection[str]) -> bool:
+    """False when the text cannot hold a reportable layer site and a norm site cancelling it."""
+    for _, seeds, norms in shapes_for(catalog, frozenset(families)).pairs:
+        if seeds.search(text) is not None and norms.search(text) is not None:
+            return True
+    return False
+
+
+# --------------------------------------------------------------------------- blocks
+
+
+@dataclass
+class Plan:
+    """What libcst should parse: ``text`` (blocks blanked when ``partial``)."""
+
+    text: str
+    partial: bool
+    table: ImportTable
+    kept_lines: int  # lines of the kept blocks (statistics)
+    blocks: int
+    dropped: int
+
+
+@dataclass
+class _Block:
+    index: int
+    start: int  # first line (decorators included), 1-based
+    end: int  # last line
+    name: str | None  # def/class name, None for other statements
+    is_func: bool
+    is_class: bool
+    ids: set[str]  # every identifier it mentions (a superset of what libcst sees)
+    bound: set[str]  # every name it binds, in any scope, other than by an import
+    unsafe: bool  # holds ``global``/``nonlocal``/``:=``
+    bases: set[str]  # names in a class's bases and keywords
+    seeds: set[str] = field(default_factory=set)  # families of its seeds
+    norms: set[str] = field(default_factory=set)  # families its norm calls cancel
+    catalog: bool = False  # holds a call that may construct a catalogued class
+
+
+def _last(node: ast.AST) -> str | None:
+    """Last component of libcst's full name of a callee expression."""
+    while True:
+        kind = type(node)
+        if kind is ast.Name:
+            return node.id  # type: ignore[attr-defined]
+        if kind is ast.Attribute:
+            return node.attr  # type: ignore[attr-defined]
+        if kind is ast.Call:
+            node = node.func  # type: ignore[attr-defined]
+        elif kind is ast.Subscript:
+            node = node.value  # type: ignore[attr-defined]
+        else:
+            return None
+
+
+def _may_be_on(call: ast.Call, spec: LayerSpec) -> bool:
+    """Over-approximates "the bias of the layer this call builds is on".
+
+    ``facts.bias_state`` reads one argument (by keyword or in the bias slot); only a
+    falsy constant there is surely off (libcst reads it as FALSE or UNKNOWN).  Any
+    other value may be on, or may be forwarded from a helper's parameter.
+    """
+    values: list[ast.expr] = []
+    positional = 0
+    open_ended = False
+    for arg in call.args:
+        if isinstance(arg, ast.Starred):
+            open_ended = True
+        else:
+            if not open_ended and positional == spec.bias_index:
+                values.append(arg)
+            positional += 1
+    for kw in call.keywords:
+        if kw.arg == spec.bias_param:
+            values.append(kw.value)
+    if not values:
+        return spec.bias_default
+    return any(not (isinstance(v, ast.Constant) and not v.value) for v in values)
+
+
+_NAMED: tuple[type, ...] = tuple(
+    t
+    for t in (
+        ast.FunctionDef,
+        ast.AsyncFunctionDef,
+        ast.ClassDef,
+        ast.ExceptHandler,
+        getattr(ast, "MatchAs", None),
+        getattr(ast, "MatchStar", None),
+        getattr(ast, "TypeVar", None),
+        getattr(ast, "ParamSpec", None),
+        getattr(ast, "TypeVarTuple", None),
+    )
+    if t is not None
+)
+_MATCH_MAPPING = getattr(ast, "MatchMapping", None)
+_UNSAFE = (ast.Global, ast.Nonlocal, ast.NamedExpr)
+
+
+def plan_blocks(
+    text: str, tree: ast.Module, catalog: Catalog, families: Collection[str]
+) -> Plan | None:
+    """None when no seed can reach a norm; else the text libcst must parse.
+
+    One walk over ``tree`` also builds the :class:`ImportTable` of the whole text.
+    """
+    shapes = shapes_for(catalog, frozenset(families))
+    all_names = shapes.all_names
+    table = ImportTable()
+    add = table.add_import
+    aliases: dict[str, set[str]] = {}  # local name -> catalogued class names it imports
+    blocks: list[_Block] = []
+    calls: dict[str, list[tuple[int, ast.Call]]] = {}  # callee's last name -> calls
+    Name, Load, Call, arg_t = ast.Name, ast.Load, ast.Call, ast.arg
+    skip = (ast.Attribute, ast.Constant, ast.keyword, ast.Load, ast.Store, ast.alias)
+    named, unsafe_types, match_mapping = _NAMED, _UNSAFE, _MATCH_MAPPING
+
+    def imported(local: str, target: str, real: str) -> None:
+        add(local, target)
+        last = _last_part(real)
+        if last in all_names and local != last:
+            aliases.setdefault(local, set()).add(last)
+
+    for index, stmt in enumerate(tree.body):
+        kind = type(stmt)
+        is_func = kind is ast.FunctionDef or kind is ast.AsyncFunctionDef
+        is_class = kind is ast.ClassDef
+        start = stmt.lineno
+        if is_func or is_class:
+            for dec in stmt.decorator_list:  # type: ignore[attr-defined]
+                start = min(start, dec.lineno)
+        ids: set[str] = set()
+        bound: set[str] = set()
+        unsafe = False
+        ids_add, bound_add = ids.add, bound.add
+        for node in ast.walk(stmt):
+            t = type(node)
+            if t is Name:
+                ids_add(node.id)  # type: ignore[attr-defined]
+                if type(node.ctx) is not Load:  # type: ignore[attr-defined]
+                    bound_add(node.id)  # type: ignore[attr-defined]
+            elif t in skip:
+                continue
+            elif t is Call:
+                last = _last(node.func)  # type: ignore[attr-defined]
+                if last is not None:
+                    calls.setdefault(last, []).append((index, node))  # type: ignore[arg-type]
+            elif t is arg_t:
+                ids_add(node.arg)  # type: ignore[attr-defined]
+                bound_add(node.arg)  # type: ignore[attr-defined]
+            elif t is ast.Import:
+                for alias in node.names:  # type: ignore[attr-defined]
+                    ids.update(alias.name.split("."))
+                    if alias.asname:
+                        ids_add(alias.asname)
+                        imported(alias.asname, alias.name, alias.name)
+                    else:
+                        root = alias.name.partition(".")[0]
+                        add(root, root)
+            elif t is ast.ImportFrom:
+                module = node.module  # type: ignore[attr-defined]
+                if module:
+                    ids.update(module.split("."))
+                for alias in node.names:  # type: ignore[attr-defined]
+                    if alias.name == "*":
+                        table.star = True
+                        continue
+                    local = alias.asname or alias.name
+                    ids_add(alias.name)
+                    ids_add(local)
+                    imported(local, _from_target(node.level or 0, module, alias.name), alias.name)  # type: ignore[attr-defined]
+            elif t in named:
+                name = node.name  # type: ignore[attr-defined]
+                if name:
+                    ids_add(name)
+                    bound_add(name)
+            elif t is match_mapping:
+                if node.rest:  # type: ignore[attr-defined]
+                    ids_add(node.rest)  # type: ignore[attr-defined]
+                    bound_add(node.rest)  # type: ignore[attr-defined]
+            elif t in unsafe_types:
+                unsafe = True
+                for name in getattr(node, "names", ()):
+                    ids_add(name)
+                    bound_add(name)
+        bases: set[str] = set()
+        if is_class:
+            for base in (*stmt.bases, *(k.value for k in stmt.keywords)):  # type: ignore[attr-defined]
+                for node in ast.walk(base):
+                    if type(node) is Name:
+                        bases.add(node.id)  # type: ignore[attr-defined]
+        blocks.append(
+            _Block(
+                index,
+                start,
+                stmt.end_lineno or stmt.lineno,
+                stmt.name if (is_func or is_class) else None,  # type: ignore[attr-defined]
+                is_func,
+                is_class,
+                ids,
+                bound,
+                unsafe,
+                bases,
+            )
+        )
+    for block in blocks:
+        for name in block.bound:
+            table.poison(name)
+    # Which calls may construct what.
+    seed_specs, norm_families = shapes.seed_specs, shapes.norm_families
+    any_seed = False
+    for last in (all_names | aliases.keys()) & calls.keys():
+        names = ({last} if last in all_names else set()) | aliases.get(last, set())
+        specs = [spec for name in names for spec in seed_specs.get(name, ())]
+        cancels: set[str] = set()
+        for name in names:
+            cancels |= norm_families.get(name, frozenset())
+        for index, call in calls[last]:
+            block = blocks[index]
+            block.catalog = True
+            block.norms |= cancels
+            for spec in specs:
+                if spec.family not in block.seeds and _may_be_on(call, spec):
+                    block.seeds.add(spec.family)
+                    any_seed = True
+    if not any_seed:
+        return None
+    return _narrow(text, blocks, table)
+
+
+def _narrow(text: str, blocks: list[_Block], table: ImportTable) -> Plan | None:
+    """Blank out every node no qualifying seed reaches (see the module docstring)."""
+    defs = [b for b in blocks if b.name is not None]
+    module = [b for b in blocks if b.name is None]
+    # All other top-level statements together are one node, M (index -1).
+    m_ids: set[str] = set()
+    m_bound: set[str] = set()
+    m_seeds: set[str] = set()
+    m_norms: set[str] = set()
+    for b in module:
+        m_ids |= b.ids
+        m_bound |= b.bound
+        m_seeds |= b.seeds
+        m_norms |= b.norms
+    by_name: dict[str, list[_Block]] = {}
+    for b in defs:
+        by_name.setdefault(b.name, []).append(b)  # type: ignore[arg-type]
+    mentions_of: dict[str, list[int]] = {}  # name -> nodes mentioning it
+    for b in defs:
+        for name in b.ids & by_name.keys():
+            if name != b.name:
+                mentions_of.setdefault(name, []).append(b.index)
+    for name in m_ids & by_name.keys():
+        mentions_of.setdefault(name, []).append(-1)
+    needs: dict[int, set[int]] = {-1: set()}
+    for b in defs:
+        out = needs.setdefault(b.index, set())
+        out.update(o.index for o in by_name[b.name])  # type: ignore[index]
+        if b.unsafe or b.ids & m_bound or b.name in m_bound:
+            out.add(-1)
+        if b.is_class:
+            for name in b.bases & by_name.keys():
+                for o in by_name[name]:
+                    if o.is_class:
+                        out.add(o.index)
+                        needs.setdefault(o.index, set()).add(b.index)
+        if b.is_func:  # a helper's callers decide where what it returns goes
+            out.update(mentions_of.get(b.name, ()))  # type: ignore[arg-type]
+        for name in b.ids & by_name.keys():  # blocks it mentions that build layers
+            out.update(o.index for o in by_name[name] if o.catalog)
+    for name in m_ids & by_name.keys():
+        needs[-1].update(o.index for o in by_name[name] if o.catalog)
+    norms = {b.index: b.norms for b in defs if b.norms}
+    if m_norms:
+        norms[-1] = m_norms
+    seeds = {b.index: b.seeds for b in defs if b.seeds}
+    if m_seeds:
+        seeds[-1] = m_seeds
+    kept: set[int] = set()
+    for seed, families in seeds.items():
+        if seed in kept:
+            continue
+        reach = {seed}
+        stack = [seed]
+        while stack:
+            for nxt in needs[stack.pop()]:
+                if nxt not in reach:
+                    reach.add(nxt)
+                    stack.append(nxt)
+        if any(norms[n] & families for n in reach if n in norms):
+            kept |= reach
+    if not kept:
+        return None
+    dropped = [b for b in defs if b.index not in kept]
+    if -1 not in kept:
+        dropped += module
+    total = text.count("\n") + 1
+    if not dropped or ("\r" in text and text.count("\r") != text.count("\r\n")):
+        # (Lone carriage returns: ``ast`` and a split on newlines could number
+        # lines differently; parse everything.)
+        return Plan(text, False, table, total, len(blocks), 0)
+    lines = text.split("\n")
+    blank = 0
+    for b in dropped:
+        for i in range(b.start - 1, b.end):
+            lines[i] = ""
+        blank += b.end - b.start + 1
+    return Plan("\n".join(lines), True, table, total - blank, len(blocks), len(dropped))
