@@ -17,6 +17,9 @@ arguments of the fixed calls are normalised away, those calls must now say
 from __future__ import annotations
 
 import ast
+import io
+import tokenize
+import warnings
 from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 
@@ -45,14 +48,22 @@ def fixed_call(call: cst.Call, spec: LayerSpec, value: cst.BaseExpression = FALS
             continue
         if arg.keyword is not None:
             if arg.keyword.value == spec.bias_param:
-                args[i] = arg.with_changes(value=value)
+                args[i] = arg.with_changes(value=_keep_parens(arg.value, value))
                 return call.with_changes(args=args)
             continue
         if positional == spec.bias_index:
-            args[i] = arg.with_changes(value=value)
+            args[i] = arg.with_changes(value=_keep_parens(arg.value, value))
             return call.with_changes(args=args)
         positional += 1
     return call.with_changes(args=_append_keyword(call, spec.bias_param, value))
+
+
+def _keep_parens(old: cst.BaseExpression, new: cst.BaseExpression) -> cst.BaseExpression:
+    """``new`` inside ``old``'s own parentheses (and whatever comments they hold)."""
+    old_lpar = getattr(old, "lpar", ())
+    if old_lpar and not getattr(new, "lpar", ()) and hasattr(new, "lpar"):
+        return new.with_changes(lpar=old_lpar, rpar=old.rpar)  # type: ignore[attr-defined]
+    return new
 
 
 def _append_keyword(
@@ -148,7 +159,8 @@ def apply_fixes(
     **_: object,
 ) -> str:
     """The fixed text, verified; raises :class:`UnsafeFixError` otherwise."""
-    assert checked.module is not None and checked.builder is not None
+    if checked.module is None or checked.builder is None:
+        raise UnsafeFixError("no whole-module parse to fix from")
     builder = checked.builder
     targets = {
         builder.site_nodes[d.site]: (builder.facts.sites[d.site].spec, d.fix_value)
@@ -159,7 +171,9 @@ def apply_fixes(
     if fixer.applied != len(targets):
         raise UnsafeFixError(f"applied {fixer.applied} of {len(targets)} edits")
     new = new_module.code
-    verify(
+    if new == source:
+        raise UnsafeFixError("the edits changed nothing")
+    moved = verify(
         source,
         new,
         [(d.span, targets[builder.site_nodes[d.site]][0]) for d in diagnostics],
@@ -168,8 +182,7 @@ def apply_fixes(
     from convbnlint.engine import check
 
     again = check(new, select=select, ignore=ignore)
-    starts = {(d.span.line, d.span.column) for d in diagnostics}
-    if any((d.span.line, d.span.column) in starts for d in again.diagnostics):
+    if any((d.span.line, d.span.column) in moved for d in again.diagnostics):
         raise UnsafeFixError("fix is not idempotent: a fixed call is still flagged")
     return new
 
@@ -179,48 +192,236 @@ def verify(
     new: str,
     edits: Sequence[tuple[object, LayerSpec]],
     values: Sequence[str] | None = None,
-) -> None:
+) -> set[tuple[int, int]]:
     """Prove ``new`` differs from ``old`` only in the bias arguments of ``edits``.
 
     ``edits`` pairs each fixed call's :class:`~convbnlint.types.Span` (in ``old``)
-    with its spec.  Raises :class:`UnsafeFixError` on any other difference.
+    with its spec; ``values`` are the bias values written (default ``False``).
+    Proven, or :class:`UnsafeFixError` is raised:
+
+    1. ``new`` parses, and its syntax tree equals ``old``'s once the bias arguments
+       of the fixed calls are removed from both; each fixed call passes its value;
+    2. every byte outside the fixed calls is unchanged (comments, blank lines, line
+       endings, form feeds and tabs included: the syntax tree cannot see those);
+    3. inside each fixed call, the tokens and comments are unchanged except for the
+       bias argument itself (a comment inside the replaced value goes with it) and
+       the commas and line breaks around it.
+
+    Returns the (line, 1-based column) where each fixed call starts in ``new``.
     """
-    try:
-        old_tree = ast.parse(old)
-    except SyntaxError as exc:  # pragma: no cover - old parsed with libcst
-        raise UnsafeFixError(f"original does not parse with ast: {exc}") from None
-    try:
-        new_tree = ast.parse(new)
-    except SyntaxError as exc:
-        raise UnsafeFixError(f"fixed source does not parse: {exc}") from None
-    old_lines = old.splitlines(keepends=True)
+    old_tree = _parse(old, "original")
+    new_tree = _parse(new, "fixed source")
+    old_index = _LineIndex(old)
+    new_index = _LineIndex(new)
     wanted: dict[tuple[int, int], tuple[LayerSpec, str]] = {}
     for i, (span, spec) in enumerate(edits):
-        line = old_lines[span.line - 1]  # type: ignore[attr-defined]
-        byte_col = len(line[: span.column - 1].encode("utf-8"))  # type: ignore[attr-defined]
+        line = span.line  # type: ignore[attr-defined]
+        column = span.column  # type: ignore[attr-defined]
+        if not 1 <= line <= old_index.lines:
+            raise UnsafeFixError(f"fix position {line}:{column} is outside the file")
+        byte_col = old_index.byte_column(line, column - 1)
         value = values[i] if values is not None else "False"
-        wanted[(span.line, byte_col)] = (spec, value)  # type: ignore[attr-defined]
+        wanted[(line, byte_col)] = (spec, value)
     old_calls = [n for n in ast.walk(old_tree) if isinstance(n, ast.Call)]
     new_calls = [n for n in ast.walk(new_tree) if isinstance(n, ast.Call)]
     if len(old_calls) != len(new_calls):
         raise UnsafeFixError("fix changed the number of calls")
-    found = 0
+    pairs: list[tuple[ast.Call, ast.Call, LayerSpec]] = []
     for old_call, new_call in zip(old_calls, new_calls):
         target = wanted.get((old_call.lineno, old_call.col_offset))
         if target is None:
             continue
         spec, value = target
-        found += 1
         if not _says(new_call, spec, value):
             raise UnsafeFixError(
                 f"fixed call at line {old_call.lineno} does not pass bias={value}"
             )
+        pairs.append((old_call, new_call, spec))
+    if len(pairs) != len(wanted):
+        raise UnsafeFixError(f"located {len(pairs)} of {len(wanted)} fixed calls")
+    # Regions and tokens first: stripping the bias changes the trees.
+    regions = sorted(
+        (old_index.region(o), new_index.region(n), spec) for o, n, spec in pairs
+    )
+    _check_text(old, new, regions)
+    for old_call, new_call, spec in pairs:
         _strip_bias(old_call, spec)
         _strip_bias(new_call, spec)
-    if found != len(wanted):
-        raise UnsafeFixError(f"located {found} of {len(wanted)} fixed calls")
     if ast.dump(old_tree) != ast.dump(new_tree):
         raise UnsafeFixError("fix changed more than the bias arguments")
+    return {new_index.position(n.lineno, n.col_offset) for _, n, _ in pairs}
+
+
+def _parse(text: str, what: str) -> ast.Module:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return ast.parse(text)
+        except SyntaxError as exc:
+            raise UnsafeFixError(f"{what} does not parse: {exc.msg} (line {exc.lineno})") from None
+        except (ValueError, MemoryError) as exc:
+            raise UnsafeFixError(f"{what} does not parse: {type(exc).__name__}") from None
+
+
+class _LineIndex:
+    """Offsets of the lines of a text as Python numbers them (only ``\\r\\n``,
+    ``\\r`` and ``\\n`` end a line; ``str.splitlines`` also splits at form feeds)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        starts = [0]
+        i, n = 0, len(text)
+        find_cr, find_lf = text.find, text.find
+        while True:
+            cr = find_cr("\r", i)
+            lf = find_lf("\n", i)
+            if cr < 0 and lf < 0:
+                break
+            if cr < 0 or (0 <= lf < cr):
+                i = lf + 1
+            elif cr + 1 < n and text[cr + 1] == "\n":
+                i = cr + 2
+            else:
+                i = cr + 1
+            starts.append(i)
+        self.starts = starts
+        self.lines = len(starts)
+
+    def line(self, lineno: int) -> str:
+        start = self.starts[lineno - 1]
+        end = self.starts[lineno] if lineno < self.lines else len(self.text)
+        return self.text[start:end]
+
+    def byte_column(self, lineno: int, char_col: int) -> int:
+        return len(self.line(lineno)[:char_col].encode("utf-8"))
+
+    def offset(self, lineno: int, byte_col: int) -> int:
+        line = self.line(lineno)
+        prefix = line.encode("utf-8")[:byte_col].decode("utf-8", "strict")
+        return self.starts[lineno - 1] + len(prefix)
+
+    def position(self, lineno: int, byte_col: int) -> tuple[int, int]:
+        return lineno, self.offset(lineno, byte_col) - self.starts[lineno - 1] + 1
+
+    def region(self, node: ast.expr) -> tuple[int, int]:
+        assert node.end_lineno is not None and node.end_col_offset is not None
+        return (
+            self.offset(node.lineno, node.col_offset),
+            self.offset(node.end_lineno, node.end_col_offset),
+        )
+
+
+def _check_text(
+    old: str,
+    new: str,
+    regions: Sequence[tuple[tuple[int, int], tuple[int, int], LayerSpec]],
+) -> None:
+    old_at = new_at = 0
+    for (old_start, old_end), (new_start, new_end), spec in regions:
+        if old_start < old_at or new_start < new_at:
+            raise UnsafeFixError("fixed calls overlap")
+        if old[old_at:old_start] != new[new_at:new_start]:
+            raise UnsafeFixError(_where("fix changed text outside the fixed calls", old, old_at))
+        if _call_tokens(old[old_start:old_end], spec) != _call_tokens(
+            new[new_start:new_end], spec
+        ):
+            raise UnsafeFixError(
+                _where("fix changed a fixed call beyond its bias argument", old, old_start)
+            )
+        old_at, new_at = old_end, new_end
+    if old[old_at:] != new[new_at:]:
+        raise UnsafeFixError(_where("fix changed text outside the fixed calls", old, old_at))
+
+
+def _where(message: str, text: str, offset: int) -> str:
+    return f"{message} (after line {_LineIndex(text[:offset]).lines})"
+
+
+_LAYOUT = frozenset(
+    {
+        tokenize.NL,
+        tokenize.NEWLINE,
+        tokenize.INDENT,
+        tokenize.DEDENT,
+        tokenize.ENDMARKER,
+    }
+)
+
+
+def _call_tokens(code: str, spec: LayerSpec) -> list[tuple[int, str]]:
+    """The tokens of one call, minus its bias argument, argument commas and layout.
+
+    Comments are kept (the syntax tree cannot see them), except those inside the
+    bias value, which the fix replaces.
+    """
+    try:
+        toks = [
+            t
+            for t in tokenize.generate_tokens(io.StringIO(code).readline)
+            if t.type not in _LAYOUT
+        ]
+    except (tokenize.TokenError, SyntaxError) as exc:
+        raise UnsafeFixError(f"cannot tokenize a fixed call: {exc}") from None
+    # The argument list: the parentheses that close the call.
+    stack: list[int] = []
+    open_at = close_at = -1
+    for i, tok in enumerate(toks):
+        if tok.type != tokenize.OP:
+            continue
+        if tok.string in "([{":
+            stack.append(i)
+        elif tok.string in ")]}" and stack:
+            start = stack.pop()
+            if tok.string == ")":
+                open_at, close_at = start, i
+    if open_at < 0 or close_at != max(
+        (i for i, t in enumerate(toks) if t.type != tokenize.COMMENT), default=-1
+    ):
+        raise UnsafeFixError("a fixed call has no argument list")
+    segments: list[list[int]] = [[]]
+    depth = 0
+    commas: set[int] = set()
+    for i in range(open_at + 1, close_at):
+        tok = toks[i]
+        if tok.type == tokenize.OP:
+            if tok.string in "([{":
+                depth += 1
+            elif tok.string in ")]}":
+                depth -= 1
+            elif tok.string == "," and depth == 0:
+                commas.add(i)
+                segments.append([])
+                continue
+        segments[-1].append(i)
+    dropped = set(commas)
+    positional = 0
+    for segment in segments:
+        code_at = [i for i in segment if toks[i].type != tokenize.COMMENT]
+        if not code_at:
+            continue
+        first = toks[code_at[0]]
+        if first.type == tokenize.OP and first.string in ("*", "**"):
+            continue
+        if (
+            len(code_at) > 1
+            and first.type == tokenize.NAME
+            and toks[code_at[1]].type == tokenize.OP
+            and toks[code_at[1]].string == "="
+        ):
+            if first.string != spec.bias_param:
+                continue
+            value_at = code_at[2:]
+            dropped.update(code_at[:2])
+        else:
+            if positional != spec.bias_index:
+                positional += 1
+                continue
+            positional += 1
+            value_at = code_at
+        if value_at:
+            dropped.update(range(value_at[0], value_at[-1] + 1))
+        break
+    return [(t.type, t.string) for i, t in enumerate(toks) if i not in dropped]
 
 
 def _says(call: ast.Call, spec: LayerSpec, value: str = "False") -> bool:
