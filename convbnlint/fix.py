@@ -95,7 +95,7 @@ def _append_keyword(
             )
             closing = trailing.with_changes(
                 whitespace_after=after.with_changes(
-                    first_line=cst.TrailingWhitespace(), empty_lines=[]
+                    first_line=_bare(after.first_line), empty_lines=[]
                 )
             )
         else:
@@ -127,12 +127,18 @@ def _separator(call: cst.Call) -> cst.BaseParenthesizableWhitespace:
         if isinstance(arg.comma, cst.Comma):
             after = arg.comma.whitespace_after
             if isinstance(after, cst.ParenthesizedWhitespace):
-                return after.with_changes(first_line=cst.TrailingWhitespace(), empty_lines=[])
+                return after.with_changes(first_line=_bare(after.first_line), empty_lines=[])
             return after
     before = call.whitespace_before_args
     if isinstance(before, cst.ParenthesizedWhitespace):
-        return before.with_changes(first_line=cst.TrailingWhitespace(), empty_lines=[])
+        return before.with_changes(first_line=_bare(before.first_line), empty_lines=[])
     return cst.SimpleWhitespace(" ")
+
+
+def _bare(line: cst.TrailingWhitespace) -> cst.TrailingWhitespace:
+    """An end of line without comment, with the same line ending as ``line`` (a
+    file with mixed endings keeps the ending used where the fix goes)."""
+    return cst.TrailingWhitespace(newline=line.newline)
 
 
 class _Fixer(cst.CSTTransformer):
