@@ -101,25 +101,34 @@ def _walk(  # type: ignore[no-untyped-def]
     git_root = _git_root(root_abs) if config.respect_gitignore else None
     cfg_root = config.root.resolve()
 
-    def excluded(path: Path, is_dir: bool) -> bool:
+    def excluded(path: Path, is_dir: bool, top: Path, gtop: Path | None) -> bool:
         name = path.name + ("/" if is_dir else "")
         if exclude.match_file(name):
             return True
         try:
-            rel = path.resolve().relative_to(cfg_root).as_posix()
+            rel = path.resolve().relative_to(top).as_posix()
         except ValueError:
             rel = None
         if rel and exclude.match_file(rel + ("/" if is_dir else "")):
             return True
-        if git_root is not None:
+        if gtop is not None:
             absolute = path.absolute()
             try:
-                absolute.relative_to(git_root)
+                absolute.relative_to(gtop)
             except ValueError:
                 return False
-            if ignores.ignored(absolute, is_dir, git_root):
+            if ignores.ignored(absolute, is_dir, gtop):
                 return True
         return False
+
+    # A folder named on the command line is walked even when it is itself excluded
+    # or git-ignored (like a file named there): then only the rules inside it apply.
+    top, gtop = cfg_root, git_root
+    if root.absolute() != root.absolute().parent and excluded(
+        root.absolute(), True, cfg_root, git_root
+    ):
+        top = root_abs
+        gtop = root.absolute() if git_root is not None else None
 
     seen_dirs: set[tuple[int, int]] = set()
     stack = [root]
@@ -141,10 +150,10 @@ def _walk(  # type: ignore[no-untyped-def]
             path = Path(folder, entry.name)
             try:
                 if entry.is_dir(follow_symlinks=False):
-                    if not excluded(path, True):
+                    if not excluded(path, True, top, gtop):
                         stack.append(path)
                 elif entry.name.endswith(extensions) and entry.is_file(follow_symlinks=True):
-                    if not excluded(path, False):
+                    if not excluded(path, False, top, gtop):
                         yield path
             except OSError:
                 continue

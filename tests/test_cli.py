@@ -244,3 +244,16 @@ def test_version() -> None:
     res = run(["--version"])
     assert res.returncode == 0
     assert __version__ in res.stdout
+
+
+def test_excluded_folder_named_explicitly_is_walked(project: Path) -> None:
+    (project / ".git").mkdir()
+    (project / ".gitignore").write_text("vendor/\n")
+    (project / "vendor" / "lib").mkdir(parents=True)
+    (project / "vendor" / "lib" / "m.py").write_text(BAD)
+    (project / "build").mkdir()
+    (project / "build" / "m.py").write_text(BAD)
+    assert "vendor" not in run(["."], cwd=project).stdout
+    res = run(["vendor"], cwd=project)
+    assert res.returncode == 1 and "vendor/lib/m.py:4:5" in res.stdout
+    assert run(["build"], cwd=project).returncode == 1
