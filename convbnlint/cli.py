@@ -90,6 +90,13 @@ def _codes(values: tuple[str, ...]) -> tuple[str, ...]:
 )
 @click.option("--no-prefilter", is_flag=True, hidden=True, help="Parse every file (debugging).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: cores).")
+@click.option("--no-cache", is_flag=True, help="Do not read or write the results cache.")
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False),
+    help="Results cache folder (default: .convbnlint_cache at the project root,"
+    " or $CONVBNLINT_CACHE_DIR).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks for internal errors.")
 @click.version_option(__version__, "-V", "--version", prog_name="convbnlint")
 def main(
@@ -109,6 +116,8 @@ def main(
     config_path: str | None,
     no_prefilter: bool,
     jobs: int | None,
+    no_cache: bool,
+    cache_dir: str | None,
     verbose: bool,
 ) -> None:
     """Find convolutions whose bias a following BatchNorm/InstanceNorm cancels."""
@@ -129,6 +138,7 @@ def main(
             config_path=config_path,
             use_prefilter=not no_prefilter,
             jobs=jobs,
+            cache_dir=None if no_cache else (cache_dir or ""),
         )
     except click.UsageError:
         raise
@@ -164,6 +174,7 @@ def _run(
     config_path: str | None,
     use_prefilter: bool,
     jobs: int | None,
+    cache_dir: str | None = None,
 ) -> int:
     from convbnlint import config as cfg
     from convbnlint import notebook, runner
@@ -204,6 +215,8 @@ def _run(
         fix=fix,
         diff=diff,
         use_prefilter=use_prefilter,
+        # "" means the default folder; None, no cache.
+        cache_dir=cache_dir or _default_cache(config.root) if cache_dir is not None else None,
     )
     view = _View(output_format, statistics, output_file, quiet, fix)
 
@@ -252,6 +265,12 @@ def _run(
     remaining = sum(len(r.diagnostics) for r in results)
     code = EXIT_FINDINGS if remaining else EXIT_CLEAN
     return _on_fix(code, view.fixed, exit_non_zero_on_fix)
+
+
+def _default_cache(root: Path) -> str:
+    from convbnlint.cache import default_folder
+
+    return str(default_folder(root))
 
 
 def _on_fix(code: int, fixed: int, exit_non_zero_on_fix: bool) -> int:

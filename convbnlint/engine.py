@@ -166,6 +166,33 @@ def call_spans(module: cst.Module, calls: Collection[cst.Call]) -> dict[cst.Call
     return state.found
 
 
+def needs_analysis(
+    source: str,
+    *,
+    catalog: Catalog | None = None,
+    select: Collection[str] | None = None,
+    ignore: Collection[str] = (),
+    use_prefilter: bool = True,
+    use_shapes: bool = True,
+) -> bool:
+    """False when the two text stages alone show ``source`` cannot hold a finding.
+
+    (``check`` then only verifies that the text parses.)  Cheap: substring and
+    literal searches; the runner uses it to decide which files are real work.
+    """
+    catalog = catalog or default_catalog()
+    rules = _active_rules(select, ignore)
+    if not rules:
+        return False
+    if use_prefilter and not prefilter(source, catalog):
+        return False
+    if use_shapes:
+        from convbnlint.stages import shapes_match
+
+        return shapes_match(source, catalog, {r.family for r in rules.values()})
+    return True
+
+
 def check(
     source: str,
     *,

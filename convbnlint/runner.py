@@ -1,24 +1,45 @@
 """Check (and fix) files: read -> engine -> verify -> atomic write.
 
 Every failure becomes a :class:`FileResult` with an ``error`` naming the reason;
-one bad file never stops the run.  Work is spread over a process pool when there
-are enough files to pay for it; results always come back in input order.
+one bad file never stops the run.  Results always come back in input order.
+
+:func:`run` works in three passes, cheapest first:
+
+1. with a cache (``Options.cache_dir``), every file whose stat signature is in the
+   index is answered without being read (:mod:`convbnlint.cache`);
+2. the other files are read and put through the engine's text stages in this
+   process; a file that cannot hold a finding is settled here (most are);
+3. the rest -- real analysis -- runs here, or on a process pool sized to the
+   cores when there is enough of it (a pool costs start-up and a libcst import:
+   a handful of files, as pre-commit passes, never pays for one).
+
+``--fix``/``--diff`` never trust a cached finding: every file with something to
+fix is read and checked again, and :func:`sourcefile.write_atomic` only
+replaces bytes it has just compared.
 """
 
 from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from convbnlint import sourcefile
 from convbnlint.types import FileResult
 
-# Below this many files a pool costs more than it saves (start-up, imports).
-POOL_MIN_FILES = 16
+if TYPE_CHECKING:
+    from convbnlint.cache import Cache
+
+# A pool pays for itself only past this much source to analyse (bytes of the
+# files that survive the text stages), and never for fewer than two files.
+POOL_MIN_BYTES = 400_000
+# Show a progress bar (on a terminal) past this much work.
+PROGRESS_MIN_FILES = 2000
+PROGRESS_MIN_BYTES = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -27,8 +48,13 @@ class Options:
     ignore: tuple[str, ...] = ()
     fix: bool = False
     diff: bool = False
+    # False: every stage off (prefilter, call shapes, blocks); for debugging.
     use_prefilter: bool = True
     keep_source: bool = False
+    # The cache folder (``.convbnlint_cache`` at the project root); None: no cache.
+    cache_dir: str | None = None
+    # Progress bar on stderr: None decides (a terminal, not CI, a long run).
+    progress: bool | None = None
 
 
 def check_text(text: str, path: str, options: Options) -> FileResult:
@@ -36,12 +62,16 @@ def check_text(text: str, path: str, options: Options) -> FileResult:
     from convbnlint.engine import ParseError, check
 
     result = FileResult(path=path)
+    writing = options.fix or options.diff
     try:
         checked = check(
             text,
             select=options.select,
             ignore=options.ignore,
             use_prefilter=options.use_prefilter,
+            use_shapes=options.use_prefilter,
+            use_blocks=options.use_prefilter,
+            fixable=writing,
         )
     except ParseError as exc:
         result.error = str(exc)
@@ -75,15 +105,17 @@ def check_text(text: str, path: str, options: Options) -> FileResult:
 
 
 def check_path(path: Path, options: Options, ignore_extra: tuple[str, ...] = ()) -> FileResult:
-    opts = options
-    if ignore_extra:
-        opts = Options(**{**options.__dict__, "ignore": (*options.ignore, *ignore_extra)})
+    return _check_file(path, _with_extras(options, ignore_extra))[0]
+
+
+def _check_file(path: Path, opts: Options) -> tuple[FileResult, bytes | None]:
+    """Check (and fix) one file; also the bytes that were checked."""
     try:
         source = sourcefile.read(path)
     except sourcefile.SourceError as exc:
-        return FileResult(path=str(path), error=str(exc))
+        return FileResult(path=str(path), error=str(exc)), None
     result = check_text(source.text, str(path), opts)
-    if options.fix and result.new_source is not None and result.error is None:
+    if opts.fix and result.new_source is not None and result.error is None:
         try:
             sourcefile.write_atomic(path, source.encode(result.new_source), source.raw)
         except sourcefile.SourceError as exc:
@@ -91,16 +123,28 @@ def check_path(path: Path, options: Options, ignore_extra: tuple[str, ...] = ())
             result.diagnostics = []
             result.fixed = 0
             # Report the findings that were not written as still present.
-            again = check_text(source.text, str(path), Options(**{**opts.__dict__, "fix": False}))
+            again = check_text(source.text, str(path), replace(opts, fix=False))
             result.diagnostics = again.diagnostics
             result.new_source = None
         except UnicodeEncodeError as exc:  # pragma: no cover - we only add ASCII
             result.error = f"cannot encode fixed text: {exc}"
-    return result
+    return result, source.raw
 
 
-def _work(args: tuple[Path, Options, tuple[str, ...]]) -> FileResult:
-    return check_path(*args)
+def _with_extras(options: Options, extra: tuple[str, ...]) -> Options:
+    return replace(options, ignore=(*options.ignore, *extra)) if extra else options
+
+
+def _analyse(args: tuple[str, Options, bool]) -> tuple[FileResult, str]:
+    """Check (and fix) one file; also the digest of the bytes that were checked."""
+    path, options, want_digest = args
+    result, raw = _check_file(Path(path), options)
+    content = ""
+    if want_digest and raw is not None:
+        from convbnlint.cache import digest
+
+        content = digest(raw)
+    return result, content
 
 
 def run(
@@ -109,14 +153,214 @@ def run(
     per_file_ignores: Sequence[tuple[str, ...]] | None = None,
     jobs: int | None = None,
 ) -> list[FileResult]:
-    extras = per_file_ignores or [()] * len(paths)
-    tasks = [(p, options, e) for p, e in zip(paths, extras)]
+    """Check ``paths`` (with each file's extra ignored codes); results in input order."""
+    n = len(paths)
+    extras = list(per_file_ignores) if per_file_ignores is not None else [()] * n
+    results: list[FileResult | None] = [None] * n
+    names = [str(p) for p in paths]
+    cache = _open_cache(options)
+    writing = options.fix or options.diff
+    keys = [os.path.abspath(p) for p in names] if cache is not None else names
+    stats: list[os.stat_result | None] = [None] * n
+
+    # 1. The cache, by stat signature: nothing is read.
+    pending: list[int] = []
+    for i in range(n):
+        if cache is not None:
+            try:
+                st = stats[i] = os.stat(names[i])
+            except OSError:
+                pending.append(i)
+                continue
+            hit = cache.by_stat(keys[i], st, ",".join(extras[i]))
+            if hit is not None:
+                done = _from_cache(names[i], hit.result, hit.digest, options)
+                if done is not None:
+                    results[i] = done
+                    continue
+        pending.append(i)
+
+    # 2. Read, and settle what the text stages can.
+    heavy: list[int] = []
+    heavy_bytes = 0
+    for i in pending:
+        opts = _with_extras(options, extras[i])
+        try:
+            raw = Path(names[i]).read_bytes()
+            source = sourcefile.decode(raw)
+        except (OSError, sourcefile.SourceError):
+            results[i] = check_path(Path(names[i]), opts)  # the same error, worded once
+            continue
+        if not _needs_analysis(source.text, opts):
+            result = check_text(source.text, names[i], opts)
+            results[i] = result
+            if cache is not None and result.error is None:
+                cache.record(keys[i], stats[i], ",".join(extras[i]), "", result)
+            continue
+        if cache is not None and not writing:
+            from convbnlint.cache import decode, digest
+
+            content = digest(raw)
+            stored = cache.by_digest(content, ",".join(extras[i]))
+            if stored is not None:
+                result = decode(names[i], stored)
+                if result.diagnostics:
+                    result.source = source.text
+                results[i] = result
+                cache.record(keys[i], stats[i], ",".join(extras[i]), content, result)
+                continue
+        heavy.append(i)
+        heavy_bytes += len(raw)
+
+    # 3. Analysis, largest files first (the pool balances better).
+    heavy.sort(key=lambda i: -_size(stats[i], names[i]))
+    tasks = [(names[i], _with_extras(options, extras[i]), cache is not None) for i in heavy]
     jobs = jobs if jobs is not None else (os.cpu_count() or 1)
-    if jobs <= 1 or len(tasks) < POOL_MIN_FILES:
-        return [_work(t) for t in tasks]
-    chunk = max(1, len(tasks) // (jobs * 8))
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(_work, tasks, chunksize=chunk))
+    use_pool = jobs > 1 and len(tasks) > 1 and heavy_bytes >= POOL_MIN_BYTES
+    with _progress(options, n, heavy_bytes, len(tasks)) as advance:
+        for i, (result, content) in zip(heavy, _map(_analyse, tasks, jobs if use_pool else 1)):
+            results[i] = result
+            advance()
+            if cache is not None and result.error is None and not writing and content:
+                cache.record(keys[i], stats[i], ",".join(extras[i]), content, result)
+    if cache is not None:
+        cache.save()
+    return results  # type: ignore[return-value]
+
+
+def _needs_analysis(text: str, options: Options) -> bool:
+    from convbnlint.engine import needs_analysis
+
+    return needs_analysis(
+        text,
+        select=options.select,
+        ignore=options.ignore,
+        use_prefilter=options.use_prefilter,
+        use_shapes=options.use_prefilter,
+    )
+
+
+def _size(st: os.stat_result | None, path: str) -> int:
+    if st is not None:
+        return st.st_size
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
+def _from_cache(path: str, stored: list, content: str, options: Options) -> FileResult | None:
+    """A cached result as this run needs it, or None when the file must be read."""
+    from convbnlint.cache import decode
+
+    result = decode(path, stored)
+    if options.fix or options.diff:
+        # Anything fixable is fixed from freshly read and checked bytes.
+        return None if any(d.fixable for d in result.diagnostics) else result
+    if options.keep_source or result.diagnostics:
+        # Reports show the code: read it, and make sure it is what was checked.
+        from convbnlint.cache import digest
+
+        try:
+            raw = Path(path).read_bytes()
+        except OSError:
+            return None
+        if not content or digest(raw) != content:
+            return None
+        try:
+            result.source = sourcefile.decode(raw).text
+        except sourcefile.SourceError:
+            return None
+    return result
+
+
+def _open_cache(options: Options) -> Cache | None:
+    if options.cache_dir is None:
+        return None
+    from convbnlint.cache import Cache, fingerprint
+
+    key = fingerprint(
+        [options.select, options.ignore, options.use_prefilter, "check"]
+    )
+    return Cache(Path(options.cache_dir), key)
+
+
+def _map(
+    fn: Callable[[tuple[str, Options, bool]], tuple[FileResult, str]],
+    tasks: list[tuple[str, Options, bool]],
+    jobs: int,
+):  # type: ignore[no-untyped-def]
+    """``map(fn, tasks)`` in order; on ``jobs`` processes when more than one."""
+    if jobs <= 1:
+        yield from map(fn, tasks)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = None
+    if sys.platform.startswith("linux"):
+        # fork: workers share what is already imported; import the analysis first.
+        import convbnlint.analysis  # noqa: F401
+        import convbnlint.facts  # noqa: F401
+        import convbnlint.stages  # noqa: F401
+
+        context = multiprocessing.get_context("fork")
+    workers = min(jobs, len(tasks))
+    chunk = 1 if len(tasks) < workers * 16 else 2
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        yield from pool.map(fn, tasks, chunksize=chunk)
+
+
+class _NoProgress:
+    def __enter__(self) -> Callable[[], None]:
+        return lambda: None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _progress(options: Options, files: int, heavy_bytes: int, tasks: int):  # type: ignore[no-untyped-def]
+    """A rich progress bar on stderr over the analysis, for long runs on a terminal."""
+    show = options.progress
+    if show is None:
+        show = (
+            tasks > 0
+            and (files >= PROGRESS_MIN_FILES or heavy_bytes >= PROGRESS_MIN_BYTES)
+            and sys.stderr.isatty()
+            and not os.environ.get("CI")
+            and os.environ.get("TERM") != "dumb"
+        )
+    if not show or tasks == 0:
+        return _NoProgress()
+    return _RichProgress(tasks)
+
+
+class _RichProgress:
+    def __init__(self, total: int) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("convbnlint: analysing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            transient=True,
+        )
+        self.total = total
+
+    def __enter__(self) -> Callable[[], None]:
+        self.progress.__enter__()
+        task = self.progress.add_task("analyse", total=self.total)
+        return lambda: self.progress.advance(task)
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(None, None, None)
 
 
 def unified_diff(result: FileResult) -> str:

@@ -62,7 +62,7 @@ class Shapes:
     """What the stages look for, derived from the catalog and the active families."""
 
     # (family, its reportable layers' call shape, the call shape of norms cancelling it)
-    pairs: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...]
+    pairs: tuple[tuple[str, _Finder, _Finder], ...]
     seed_specs: dict[str, tuple[LayerSpec, ...]]  # class name -> reportable biased specs
     norm_families: dict[str, frozenset[str]]  # norm class name -> active families it cancels
     all_names: frozenset[str]  # every catalogued class name
@@ -72,9 +72,47 @@ def _last_part(qualname: str) -> str:
     return qualname.rsplit(".", 1)[-1]
 
 
-def _pattern(names: Iterable[str]) -> re.Pattern[str]:
-    alts = "|".join(sorted((re.escape(n) for n in set(names)), key=len, reverse=True))
-    return re.compile(rf"\b(?:{alts})\b{_JUNK}(?:[(\[]|as\b)")
+class _Finder:
+    """``search`` for "one of these class names, then a call/subscript/``as``".
+
+    ``re`` tries an alternation at every position of the text; instead, find a
+    literal every name contains with ``str.find`` and try the pattern only there.
+    """
+
+    def __init__(self, names: Iterable[str]) -> None:
+        names = sorted(set(names), key=len, reverse=True)
+        alts = "|".join(re.escape(n) for n in names)
+        self.pattern = re.compile(rf"\b(?:{alts})\b{_JUNK}(?:[(\[]|as\b)")
+        self.literal = _common_substring(names)
+        self.offsets = sorted(
+            {i for n in names for i in range(len(n)) if n.startswith(self.literal, i)}
+        )
+
+    def search(self, text: str) -> bool:
+        literal = self.literal
+        if len(literal) < 3:
+            return self.pattern.search(text) is not None
+        find, match, offsets = text.find, self.pattern.match, self.offsets
+        at = find(literal)
+        while at >= 0:
+            for off in offsets:
+                if at >= off and match(text, at - off):
+                    return True
+            at = find(literal, at + 1)
+        return False
+
+
+def _common_substring(names: list[str]) -> str:
+    """The longest substring of every name ("" if none)."""
+    if not names:
+        return ""
+    shortest = min(names, key=len)
+    for size in range(len(shortest), 0, -1):
+        for start in range(len(shortest) - size + 1):
+            part = shortest[start : start + size]
+            if all(part in n for n in names):
+                return part
+    return ""
 
 
 _SHAPES: dict[tuple[int, frozenset[str]], tuple[Catalog, Shapes]] = {}
@@ -103,7 +141,7 @@ def _build_shapes(catalog: Catalog, families: frozenset[str]) -> Shapes:
         seeds = [n for n, specs in seed_specs.items() if any(s.family == family for s in specs)]
         norms = [n for n, fams in norm_families.items() if family in fams]
         if seeds and norms:
-            pairs.append((family, _pattern(seeds), _pattern(norms)))
+            pairs.append((family, _Finder(seeds), _Finder(norms)))
     return Shapes(
         tuple(pairs),
         {n: tuple(v) for n, v in seed_specs.items()},
@@ -115,7 +153,7 @@ def _build_shapes(catalog: Catalog, families: frozenset[str]) -> Shapes:
 def shapes_match(text: str, catalog: Catalog, families: Collection[str]) -> bool:
     """False when the text cannot hold a reportable layer site and a norm site cancelling it."""
     for _, seeds, norms in shapes_for(catalog, frozenset(families)).pairs:
-        if seeds.search(text) is not None and norms.search(text) is not None:
+        if seeds.search(text) and norms.search(text):
             return True
     return False
 
@@ -211,6 +249,28 @@ _NAMED: tuple[type, ...] = tuple(
 _MATCH_MAPPING = getattr(ast, "MatchMapping", None)
 _UNSAFE = (ast.Global, ast.Nonlocal, ast.NamedExpr)
 
+# Per ``ast`` node type, the fields that may hold nodes (or lists of nodes);
+# strings, numbers and expression contexts are left out.
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+_NOT_CHILDREN = {
+    "ctx", "id", "arg", "attr", "name", "asname", "module", "level", "kind",
+    "type_comment", "conversion", "is_async", "simple", "rest", "kwd_attrs",
+}
+_LEAVES = tuple(
+    t
+    for t in (ast.Constant, ast.Global, ast.Nonlocal, getattr(ast, "MatchSingleton", None))
+    if t is not None
+)
+
+
+def _child_fields(kind: type) -> tuple[str, ...]:
+    if not issubclass(kind, ast.AST) or kind in _LEAVES:  # (None in a list, plain data)
+        fields: tuple[str, ...] = ()
+    else:
+        fields = tuple(f for f in kind._fields if f not in _NOT_CHILDREN)
+    _CHILD_FIELDS[kind] = fields
+    return fields
+
 
 def plan_blocks(
     text: str, tree: ast.Module, catalog: Catalog, families: Collection[str]
@@ -229,6 +289,7 @@ def plan_blocks(
     Name, Load, Call, arg_t = ast.Name, ast.Load, ast.Call, ast.arg
     skip = (ast.Attribute, ast.Constant, ast.keyword, ast.Load, ast.Store, ast.alias)
     named, unsafe_types, match_mapping = _NAMED, _UNSAFE, _MATCH_MAPPING
+    child_fields = _CHILD_FIELDS
 
     def imported(local: str, target: str, real: str) -> None:
         add(local, target)
@@ -248,8 +309,20 @@ def plan_blocks(
         bound: set[str] = set()
         unsafe = False
         ids_add, bound_add = ids.add, bound.add
-        for node in ast.walk(stmt):
+        stack: list[ast.AST] = [stmt]
+        pop, push, extend = stack.pop, stack.append, stack.extend
+        while stack:
+            node = pop()
             t = type(node)
+            fnames = child_fields.get(t)
+            if fnames is None:
+                fnames = _child_fields(t)
+            for fname in fnames:
+                value = getattr(node, fname)
+                if type(value) is list:
+                    extend(value)
+                elif value is not None:
+                    push(value)
             if t is Name:
                 ids_add(node.id)  # type: ignore[attr-defined]
                 if type(node.ctx) is not Load:  # type: ignore[attr-defined]
