@@ -118,6 +118,12 @@ def decode(raw: bytes) -> Source:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)
     except SyntaxError as exc:
+        if "invalid or missing encoding declaration" in (exc.msg or ""):
+            # No cookie, and the first lines are not UTF-8: say which byte.
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as bad:
+                raise SourceError(f"cannot decode as utf-8: {_short(bad)}") from None
         raise SourceError(f"bad encoding declaration: {exc.msg}") from None
     try:
         text = raw.decode(encoding)
