@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import io
+import re
 import tokenize
 import warnings
 from collections.abc import Collection, Sequence
@@ -269,6 +270,9 @@ def _parse(text: str, what: str) -> ast.Module:
             raise UnsafeFixError(f"{what} does not parse: {type(exc).__name__}") from None
 
 
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
 class _LineIndex:
     """Offsets of the lines of a text as Python numbers them (only ``\\r\\n``,
     ``\\r`` and ``\\n`` end a line; ``str.splitlines`` also splits at form feeds)."""
@@ -276,20 +280,7 @@ class _LineIndex:
     def __init__(self, text: str) -> None:
         self.text = text
         starts = [0]
-        i, n = 0, len(text)
-        find_cr, find_lf = text.find, text.find
-        while True:
-            cr = find_cr("\r", i)
-            lf = find_lf("\n", i)
-            if cr < 0 and lf < 0:
-                break
-            if cr < 0 or (0 <= lf < cr):
-                i = lf + 1
-            elif cr + 1 < n and text[cr + 1] == "\n":
-                i = cr + 2
-            else:
-                i = cr + 1
-            starts.append(i)
+        starts.extend(m.end() for m in _LINE_END.finditer(text))
         self.starts = starts
         self.lines = len(starts)
 
