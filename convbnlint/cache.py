@@ -40,7 +40,6 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -238,6 +237,8 @@ class Cache:
             live = {f"{e[2]}|{e[0]}" for e in files.values() if e[2]}
             results = {k: v for k, v in results.items() if k in live}
             data = json.dumps({"files": files, "results": results}, separators=(",", ":"))
+            import tempfile
+
             fd, tmp = tempfile.mkstemp(prefix=".index-", suffix=".tmp", dir=self.path.parent)
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as fh:

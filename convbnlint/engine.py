@@ -88,6 +88,21 @@ def source_lines(source: str) -> list[str]:
 
 
 def parse(source: str) -> cst.Module:
+    """libcst's tree of ``source``; :class:`ParseError` when it cannot (or must not) parse.
+
+    libcst's native parser crashes the process on very deep nesting, so the text
+    is measured first (:func:`convbnlint.sourcefile.parse_hazard`).
+    """
+    from convbnlint.sourcefile import parse_hazard
+
+    hazard = parse_hazard(source)
+    if hazard is not None:
+        raise ParseError(hazard)
+    return _parse_measured(source)
+
+
+def _parse_measured(source: str) -> cst.Module:
+    """:func:`parse` for a text already measured (or cut from one that was)."""
     import libcst as cst
 
     try:
@@ -227,23 +242,29 @@ def check(
             _raise_if_invalid(source)  # the error a full parse would report, if any
             return Checked([], stage="shapes")
     with _gc_paused():
+        from convbnlint.resolve import parse_ast, table_from_ast
+        from convbnlint.sourcefile import parse_hazard
+
         text, table, partial = source, None, False
         use_blocks = use_blocks and names == "fast"  # blanked blocks need the whole-text table
-        if use_blocks or names == "fast":
-            from convbnlint.resolve import parse_ast, table_from_ast
+        tree = parse_ast(source)
+        if tree is not None and use_blocks:
+            from convbnlint.stages import plan_blocks
 
-            tree = parse_ast(source)
-            if tree is not None and use_blocks:
-                from convbnlint.stages import plan_blocks
-
-                plan = plan_blocks(source, tree, catalog, families)
-                del tree
-                if plan is None:
-                    return Checked([], stage="blocks")
-                text, table, partial = plan.text, plan.table, plan.partial
-            elif tree is not None:
+            plan = plan_blocks(source, tree, catalog, families)
+            del tree
+            if plan is None:
+                return Checked([], stage="blocks")
+            text, table, partial = plan.text, plan.table, plan.partial
+            hazard = _depth_hazard(source, plan.depth)
+        else:
+            # (No tree: CPython rejects the text; libcst may still take it.)
+            hazard = parse_hazard(source, tree)
+            if tree is not None and names == "fast":
                 table = table_from_ast(tree)
-                del tree
+            del tree
+        if hazard is not None:
+            raise ParseError(hazard)
         checked = _analyse(source, text, table, partial, catalog, rules, names)
         if partial and fixable and (checked.diagnostics or checked.suppressed):
             # The fixer edits the whole module: analyse it all (same findings).
@@ -283,7 +304,16 @@ def _raise_if_invalid(source: str) -> None:
         except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
             pass
     with _gc_paused():
-        parse(source)
+        parse(source)  # (measured first: the text may be deep)
+
+
+def _depth_hazard(source: str, depth: int) -> str | None:
+    """``sourcefile.parse_hazard`` for a text whose ``ast`` depth is already known."""
+    from convbnlint.sourcefile import MAX_DEPTH
+
+    if len(source) > MAX_DEPTH and depth > MAX_DEPTH:
+        return f"too deeply nested to parse (depth {depth} > {MAX_DEPTH})"
+    return None
 
 
 def _analyse(
@@ -299,10 +329,10 @@ def _analyse(
     from convbnlint.facts import collect
 
     try:
-        module = parse(text)
+        module = _parse_measured(text)
     except ParseError:
         if partial:  # report the error libcst finds in the whole text
-            parse(source)
+            _parse_measured(source)
         raise
     resolver: NameResolver
     if names == "libcst":

@@ -171,6 +171,7 @@ class Plan:
     kept_lines: int  # lines of the kept blocks (statistics)
     blocks: int
     dropped: int
+    depth: int = 0  # the whole text's nesting depth as libcst builds it
 
 
 @dataclass
@@ -256,6 +257,7 @@ _NOT_CHILDREN = {
     "ctx", "id", "arg", "attr", "name", "asname", "module", "level", "kind",
     "type_comment", "conversion", "is_async", "simple", "rest", "kwd_attrs",
 }
+_WITH_CTX = frozenset({ast.Name, ast.Attribute, ast.Subscript, ast.Starred, ast.List, ast.Tuple})
 _LEAVES = tuple(
     t
     for t in (ast.Constant, ast.Global, ast.Nonlocal, getattr(ast, "MatchSingleton", None))
@@ -290,6 +292,8 @@ def plan_blocks(
     skip = (ast.Attribute, ast.Constant, ast.keyword, ast.Load, ast.Store, ast.alias)
     named, unsafe_types, match_mapping = _NAMED, _UNSAFE, _MATCH_MAPPING
     child_fields = _CHILD_FIELDS
+    NoneType, BoolOp, alias_t, with_ctx = type(None), ast.BoolOp, ast.alias, _WITH_CTX
+    max_depth = 1
 
     def imported(local: str, target: str, real: str) -> None:
         add(local, target)
@@ -309,20 +313,38 @@ def plan_blocks(
         bound: set[str] = set()
         unsafe = False
         ids_add, bound_add = ids.add, bound.add
+        # (The depth is libcst's, as ``sourcefile.parse_hazard`` measures it.)
         stack: list[ast.AST] = [stmt]
+        depths: list[int] = [2]
         pop, push, extend = stack.pop, stack.append, stack.extend
+        dpop, dpush, dextend = depths.pop, depths.append, depths.extend
         while stack:
             node = pop()
+            depth = dpop()
             t = type(node)
+            if t is NoneType:
+                continue
+            if t is BoolOp:
+                depth += len(node.values) - 1  # type: ignore[attr-defined]
+            elif t is alias_t:
+                depth += node.name.count(".")  # type: ignore[attr-defined]
+            elif t is ast.ImportFrom and node.module:  # type: ignore[attr-defined]
+                depth += node.module.count(".")  # type: ignore[attr-defined]
+            deepest = depth + 1 if t in with_ctx else depth
+            if deepest > max_depth:
+                max_depth = deepest
             fnames = child_fields.get(t)
             if fnames is None:
                 fnames = _child_fields(t)
+            below = depth + 1
             for fname in fnames:
                 value = getattr(node, fname)
                 if type(value) is list:
                     extend(value)
+                    dextend([below] * len(value))
                 elif value is not None:
                     push(value)
+                    dpush(below)
             if t is Name:
                 ids_add(node.id)  # type: ignore[attr-defined]
                 if type(node.ctx) is not Load:  # type: ignore[attr-defined]
@@ -413,7 +435,10 @@ def plan_blocks(
                     any_seed = True
     if not any_seed:
         return None
-    return _narrow(text, blocks, table)
+    plan = _narrow(text, blocks, table)
+    if plan is not None:
+        plan.depth = max_depth
+    return plan
 
 
 def _narrow(text: str, blocks: list[_Block], table: ImportTable) -> Plan | None:
