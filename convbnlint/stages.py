@@ -25,10 +25,10 @@ narrow its input and never change its results.  Cheapest first:
      used through its callers);
    * ``X`` mentions ``Y`` and ``Y`` holds a catalogued call (a helper building
      layers);
-   * ``Y`` is ``M`` and ``X`` mentions a name ``M`` binds other than by an import
-     (module-level holders, tracked values, closure reads), or holds
-     ``global``/``nonlocal``/``:=`` (it could bind one); ``M`` -> every block it
-     mentions that holds a catalogued call.
+   * ``X`` mentions a name ``M`` binds other than by an import (module-level
+     holders, tracked values, closure reads), or holds ``global``/``nonlocal``/
+     ``:=`` (it could bind one): ``X -> M`` and ``M -> X``; ``M`` -> every block
+     it mentions that holds a catalogued call.
 
    A file where no seed reaches a norm call is clean; otherwise every node no such
    seed reaches is blanked out (its characters removed, its line breaks kept, so
@@ -470,7 +470,10 @@ def _narrow(text: str, blocks: list[_Block], table: ImportTable) -> Plan | None:
         out = needs.setdefault(b.index, set())
         out.update(o.index for o in by_name[b.name])  # type: ignore[index]
         if b.unsafe or b.ids & m_bound or b.name in m_bound:
+            # Both ways: the block reads (or may bind) module-level names, and the
+            # module's facts see those reads (closure escapes, rebinding).
             out.add(-1)
+            needs[-1].add(b.index)
         if b.is_class:
             for name in b.bases & by_name.keys():
                 for o in by_name[name]:
