@@ -36,7 +36,6 @@ run code.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
@@ -46,6 +45,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from convbnlint.types import Diagnostic, FileResult, Span
+
+try:  # the builtin module: ``hashlib`` would also load OpenSSL (~2 ms at start-up)
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover
+    from hashlib import blake2b
 
 FORMAT = "v1"
 RACY_SECONDS = 2.0
@@ -63,7 +67,7 @@ Stored = list
 
 def fingerprint(settings: Sequence[object]) -> str:
     """Hash of the tool build (its code, libcst, Python) and ``settings``."""
-    h = hashlib.blake2b(digest_size=12)
+    h = blake2b(digest_size=12)
     h.update(repr((FORMAT, sys.version_info[:2], tuple(settings))).encode())
     h.update(_code_signature())
     return h.hexdigest()
@@ -76,7 +80,7 @@ def _code_signature() -> bytes:
     """The bytes of every convbnlint module, and libcst's installed version."""
     global _CODE
     if _CODE is None:
-        h = hashlib.blake2b(digest_size=16)
+        h = blake2b(digest_size=16)
         package = Path(__file__).resolve().parent
         for root, dirs, files in os.walk(package):
             dirs[:] = sorted(d for d in dirs if d != "__pycache__")
@@ -114,7 +118,7 @@ def stat_key(st: os.stat_result) -> list[int]:
 
 
 def digest(raw: bytes) -> str:
-    return hashlib.blake2b(raw, digest_size=16).hexdigest()
+    return blake2b(raw, digest_size=16).hexdigest()
 
 
 def encode(result: FileResult) -> Stored:

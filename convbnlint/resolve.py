@@ -277,7 +277,9 @@ def table_from_cst(module: cst.Module) -> ImportTable:
         else:  # pragma: no cover - ``as`` always names a plain identifier
             poison_target(name_node)
 
-    module.visit(_V())
+    from convbnlint.cstwalk import walk
+
+    walk(module, _V())
     return table
 
 

@@ -235,10 +235,9 @@ def run(
     # 3. Analysis, largest files first (the pool balances better).
     heavy.sort(key=lambda i: -_size(stats[i], names[i]))
     tasks = [(names[i], _with_extras(options, extras[i]), cache is not None) for i in heavy]
-    jobs = jobs if jobs is not None else (os.cpu_count() or 1)
-    use_pool = jobs > 1 and len(tasks) > 1 and heavy_bytes >= POOL_MIN_BYTES
+    workers = pool_size(jobs, len(tasks), heavy_bytes)
     with _progress(options, n, heavy_bytes, len(tasks)) as advance:
-        for i, (result, content) in zip(heavy, _map(_analyse, tasks, jobs if use_pool else 1)):
+        for i, (result, content) in zip(heavy, _map(_analyse, tasks, workers)):
             results[i] = result
             advance()
             if cache is not None and result.error is None and not writing and content:
@@ -292,6 +291,14 @@ def _prefilter_tokens(options: Options) -> tuple[bytes, ...] | None:
     from convbnlint.catalog import default_catalog
 
     return default_catalog().prefilter_tokens
+
+
+def pool_size(jobs: int | None, tasks: int, heavy_bytes: int) -> int:
+    """Processes for the analysis: 1 (no pool) unless there is enough of it."""
+    jobs = jobs if jobs is not None else (os.cpu_count() or 1)
+    if jobs <= 1 or tasks < 2 or heavy_bytes < POOL_MIN_BYTES:
+        return 1
+    return min(jobs, tasks)
 
 
 def _needs_analysis(text: str, options: Options) -> bool:
