@@ -286,16 +286,12 @@ def verify(
             continue
         spec, value = target
         if not _says(new_call, spec, value):
-            raise UnsafeFixError(
-                f"fixed call at line {old_call.lineno} does not pass bias={value}"
-            )
+            raise UnsafeFixError(f"fixed call at line {old_call.lineno} does not pass bias={value}")
         pairs.append((old_call, new_call, spec))
     if len(pairs) != len(wanted):
         raise UnsafeFixError(f"located {len(pairs)} of {len(wanted)} fixed calls")
     # Regions and tokens first: stripping the bias changes the trees.
-    regions = sorted(
-        (old_index.region(o), new_index.region(n), spec) for o, n, spec in pairs
-    )
+    regions = sorted((old_index.region(o), new_index.region(n), spec) for o, n, spec in pairs)
     _check_text(old, new, regions)
     for old_call, new_call, spec in pairs:
         _strip_bias(old_call, spec)
@@ -365,9 +361,7 @@ def _check_text(
             raise UnsafeFixError("fixed calls overlap")
         if old[old_at:old_start] != new[new_at:new_start]:
             raise UnsafeFixError(_where("fix changed text outside the fixed calls", old, old_at))
-        if _call_tokens(old[old_start:old_end], spec) != _call_tokens(
-            new[new_start:new_end], spec
-        ):
+        if _call_tokens(old[old_start:old_end], spec) != _call_tokens(new[new_start:new_end], spec):
             raise UnsafeFixError(
                 _where("fix changed a fixed call beyond its bias argument", old, old_start)
             )
@@ -399,9 +393,7 @@ def _call_tokens(code: str, spec: LayerSpec) -> list[tuple[int, str]]:
     """
     try:
         toks = [
-            t
-            for t in tokenize.generate_tokens(io.StringIO(code).readline)
-            if t.type not in _LAYOUT
+            t for t in tokenize.generate_tokens(io.StringIO(code).readline) if t.type not in _LAYOUT
         ]
     except (tokenize.TokenError, SyntaxError) as exc:
         raise UnsafeFixError(f"cannot tokenize a fixed call: {exc}") from None

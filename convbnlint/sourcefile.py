@@ -219,9 +219,7 @@ def write_atomic(path: Path, data: bytes, expected: bytes) -> None:
         raise SourceError(f"folder {real.parent} is read-only; not written")
     with _signals_held():
         try:
-            fd, tmp = tempfile.mkstemp(
-                prefix=f".{real.name}.", suffix=TEMP_SUFFIX, dir=real.parent
-            )
+            fd, tmp = tempfile.mkstemp(prefix=f".{real.name}.", suffix=TEMP_SUFFIX, dir=real.parent)
         except OSError as exc:
             raise SourceError(f"cannot write: {exc.strerror or exc}") from None
         try:

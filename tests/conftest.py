@@ -13,8 +13,11 @@ from hypothesis import HealthCheck, settings
 
 _COMMON = dict(
     deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
-                           HealthCheck.data_too_large],
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+        HealthCheck.data_too_large,
+    ],
     print_blob=True,
 )
 settings.register_profile("default", max_examples=60, **_COMMON)

@@ -32,7 +32,11 @@ def test_twenty_random_kills_damage_nothing(tmp_path: Path) -> None:
     kill_test.check_tree(tree, reference, "reference")
     assert code == 0 and reference.failures == [] and reference.original_at_kill == 0
     stats = kill_test.kill_loop(
-        tree, 20, seed=11, max_delay=min(max(0.3, seconds), 4.0), signals=GROUP_SIGNALS,
+        tree,
+        20,
+        seed=11,
+        max_delay=min(max(0.3, seconds), 4.0),
+        signals=GROUP_SIGNALS,
         hang_after=60,
     )
     assert stats.failures == []
@@ -53,7 +57,9 @@ def test_a_leftover_temporary_file_is_never_checked(tmp_path: Path) -> None:
     """What a SIGKILL at the worst moment leaves: ``.<name>.<random>.convbnlint``.
     It is not a ``*.py`` file, so the next run neither reports nor touches it."""
     model = tmp_path / "m.py"
-    model.write_bytes(b"import torch.nn as nn\nb = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2))\n")
+    model.write_bytes(
+        b"import torch.nn as nn\nb = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2))\n"
+    )
     leftover = tmp_path / ".m.py.k3j2h1.convbnlint"
     leftover.write_bytes(model.read_bytes() + b"x = (\n")  # half-written: not valid
     res = subprocess.run(

@@ -27,9 +27,7 @@ from convbnlint.engine import ParseError, check
 
 # Every stage that could skip a generated program is off: everything is parsed.
 _PARAMS = inspect.signature(check).parameters
-NO_SHORTCUTS = {
-    k: False for k in ("use_prefilter", "use_shapes", "use_blocks") if k in _PARAMS
-}
+NO_SHORTCUTS = {k: False for k in ("use_prefilter", "use_shapes", "use_blocks") if k in _PARAMS}
 
 pytestmark = pytest.mark.filterwarnings("ignore::SyntaxWarning")
 
@@ -90,9 +88,7 @@ def insertion_points(src: str) -> list[tuple[int, str, str]]:
             for stmt in body:
                 if not isinstance(stmt, ast.stmt):
                     continue
-                first = min(
-                    [stmt.lineno, *(d.lineno for d in getattr(stmt, "decorator_list", []))]
-                )
+                first = min([stmt.lineno, *(d.lineno for d in getattr(stmt, "decorator_list", []))])
                 line = lines[first - 1]
                 indent = line[: len(line) - len(line.lstrip(" \t\x0c"))]
                 col = stmt.col_offset if first == stmt.lineno else None
@@ -101,7 +97,9 @@ def insertion_points(src: str) -> list[tuple[int, str, str]]:
                 if first != stmt.lineno and not line.lstrip().startswith("@"):
                     continue
                 ending = re.search(r"(\r\n|\r|\n)$", line)
-                points.append((first - 1, indent.replace("\x0c", ""), ending.group(1) if ending else "\n"))
+                points.append(
+                    (first - 1, indent.replace("\x0c", ""), ending.group(1) if ending else "\n")
+                )
     if not lines or lines[-1].endswith(("\n", "\r")):
         points.append((len(lines), "", "\n"))
     return points

@@ -319,7 +319,7 @@ def test_cli_mid_run_edit_and_vanished_file(tmp_path: Path) -> None:
     edited = big.read_text() + "# edited while convbnlint was running\n"
     big.write_text(edited)
     vanish.unlink()
-    out, err = proc.communicate(timeout=300)
+    _, err = proc.communicate(timeout=300)
     stderr = err.decode()
     assert big.read_text() == edited  # whatever the timing: never overwritten
     if not (read and running):  # pragma: no cover - no access times / too fast
@@ -403,9 +403,16 @@ def test_fix_is_identical_across_job_counts(tmp_path: Path) -> None:
         _tree(root)
         res = run(["--fix", "-j", jobs, "."], cwd=root)
         assert res.returncode == 2
-        trees.append((res.stdout, res.stderr, {
-            p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*.py"))
-        }))
+        trees.append(
+            (
+                res.stdout,
+                res.stderr,
+                {
+                    p.relative_to(root).as_posix(): p.read_bytes()
+                    for p in sorted(root.rglob("*.py"))
+                },
+            )
+        )
     assert trees[0] == trees[1]
 
 
@@ -426,11 +433,21 @@ def test_never_runs_user_code(tmp_path: Path) -> None:
     markers.mkdir()
     pkg = tmp_path / "proj"
     (pkg / "pkg").mkdir(parents=True)
-    names = ["sitecustomize.py", "usercustomize.py", "conftest.py", "setup.py",
-             "__main__.py", "pkg/__init__.py", "model.py", "torch.py"]
+    names = [
+        "sitecustomize.py",
+        "usercustomize.py",
+        "conftest.py",
+        "setup.py",
+        "__main__.py",
+        "pkg/__init__.py",
+        "model.py",
+        "torch.py",
+    ]
     for i, name in enumerate(names):
         (pkg / name).write_text(MARKER_CODE.format(marker=str(markers / f"m{i}")))
-    (pkg / "evil.pth").write_text(f"import pathlib; pathlib.Path({str(markers / 'pth')!r}).touch()\n")
+    (pkg / "evil.pth").write_text(
+        f"import pathlib; pathlib.Path({str(markers / 'pth')!r}).touch()\n"
+    )
     for args in (["."], ["--fix", "."], ["--diff", "."], ["--format", "json", "."]):
         if args[0] == "--fix":
             res = run(args, cwd=pkg)

@@ -62,8 +62,9 @@ def _model(blocks: int, rng: random.Random) -> tuple[bytes, bytes]:
     text = "import torch.nn as nn\n" + "".join(
         BLOCK.format(i=i, w=rng.choice((8, 16, 32))) for i in range(blocks)
     )
-    fixed = text.replace("nn.Conv2d(width, width, 3, padding=1)",
-                         "nn.Conv2d(width, width, 3, padding=1, bias=False)")
+    fixed = text.replace(
+        "nn.Conv2d(width, width, 3, padding=1)", "nn.Conv2d(width, width, 3, padding=1, bias=False)"
+    )
     return text.encode(), fixed.encode()
 
 
