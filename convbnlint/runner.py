@@ -294,9 +294,14 @@ def _prefilter_tokens(options: Options) -> tuple[bytes, ...] | None:
 
 
 def pool_size(jobs: int | None, tasks: int, heavy_bytes: int) -> int:
-    """Processes for the analysis: 1 (no pool) unless there is enough of it."""
-    jobs = jobs if jobs is not None else (os.cpu_count() or 1)
-    if jobs <= 1 or tasks < 2 or heavy_bytes < POOL_MIN_BYTES:
+    """Processes for the analysis.  ``jobs`` None (the default): the cores, but no
+    pool (1) unless there is enough to analyse; an explicit ``--jobs`` is obeyed
+    whenever there are two files to analyse."""
+    if jobs is None:
+        if heavy_bytes < POOL_MIN_BYTES:
+            return 1
+        jobs = os.cpu_count() or 1
+    if jobs <= 1 or tasks < 2:
         return 1
     return min(jobs, tasks)
 
@@ -381,8 +386,26 @@ def _map(
         context = multiprocessing.get_context("fork")
     workers = min(jobs, len(tasks))
     chunk = 1 if len(tasks) < workers * 16 else 2
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_worker_init, initargs=(os.getpid(),)
+    ) as pool:
         yield from pool.map(fn, tasks, chunksize=chunk)
+
+
+def _worker_init(parent: int) -> None:
+    """A worker stops when the main process is gone (``kill PID``, ``timeout``...):
+    it sends itself SIGTERM, which ``sourcefile.write_atomic`` holds until a
+    replacement is complete, so no file is left half-done."""
+    import signal
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="convbnlint-parent-watch", daemon=True).start()
 
 
 class _NoProgress:

@@ -13,11 +13,13 @@ BAD = "import torch.nn as nn\nm = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm
 
 
 def test_no_pool_for_small_batches() -> None:
-    assert runner.pool_size(8, 5, 10_000) == 1  # a pre-commit batch
+    assert runner.pool_size(None, 5, 10_000) == 1  # a pre-commit batch
+    assert runner.pool_size(None, 100, runner.POOL_MIN_BYTES) >= 1
+    assert runner.pool_size(None, 1, 10**8) == 1
+    # An explicit --jobs is obeyed (given two files to analyse).
     assert runner.pool_size(1, 500, 10**8) == 1
     assert runner.pool_size(2, 1, 10**8) == 1
-    assert runner.pool_size(4, 3, runner.POOL_MIN_BYTES) == 3
-    assert runner.pool_size(None, 100, 10**8) >= 1
+    assert runner.pool_size(4, 3, 10) == 3
 
 
 def test_progress_bar_only_on_a_terminal_for_long_runs(monkeypatch: pytest.MonkeyPatch) -> None:
