@@ -19,7 +19,7 @@ import warnings
 
 import hypothesmith
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from convbnlint import fix_source
@@ -67,6 +67,7 @@ def test_lint_never_raises(src: str) -> None:
         assert not compiles(src)
 
 
+STAR_IMPORT = re.compile(r"\bimport\s*\*")
 _LINE = re.compile(r"[^\r\n]*(\r\n|\r|\n|$)")
 
 
@@ -115,7 +116,8 @@ def insert(src: str, where: tuple[int, str, str]) -> str:
 @st.composite
 def programs_with_snippet(draw: st.DrawFn) -> str:
     src = draw(PROGRAMS)
-    assume(compiles(src) and ALIAS not in src and "import *" not in src)
+    # A star import may rebind any name: the analysis stays silent (by design).
+    assume(compiles(src) and ALIAS not in src and not STAR_IMPORT.search(src))
     try:
         points = insertion_points(src)
     except (SyntaxError, RecursionError, ValueError):  # pragma: no cover
@@ -126,6 +128,10 @@ def programs_with_snippet(draw: st.DrawFn) -> str:
     return new
 
 
+@example(
+    src="import torch.nn as _cbl_nn_\n_cbl_block_ = _cbl_nn_.Sequential("
+    "_cbl_nn_.Conv2d(1, 2, 3), _cbl_nn_.BatchNorm2d(2))\npass\n\n "
+)  # libcst drops a whitespace-only last line: only the calls may be regenerated
 @given(src=programs_with_snippet())
 def test_inserted_snippet_is_found_and_fixed_exactly(src: str) -> None:
     fixed, diagnostics = fix_source(src)
@@ -152,7 +158,6 @@ def test_fix_of_any_program_parses_and_is_idempotent(src: str) -> None:
     assert fix_source(fixed) == (fixed, [])
 
 
-@settings(max_examples=20)
 @given(src=programs_with_snippet(), data=st.data())
 def test_several_snippets(src: str, data: st.DataObject) -> None:
     """A second snippet at another position: both are fixed, nothing else moves."""
