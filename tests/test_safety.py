@@ -383,7 +383,17 @@ def _tree(root: Path, n: int = 48) -> None:
 @pytest.mark.parametrize("fmt", ["text", "json"])
 def test_output_is_identical_across_runs_and_job_counts(tmp_path: Path, fmt: str) -> None:
     _tree(tmp_path)
-    outs = [run(["--format", fmt, "-j", j, "."], cwd=tmp_path) for j in ("1", "2", "2")]
+    # Without the results cache (so -j 2 really uses the pool every time), then
+    # with it, cold and warm.
+    runs = [
+        ["--no-cache", "-j", "1"],
+        ["--no-cache", "-j", "2"],
+        ["--no-cache", "-j", "2"],
+        ["-j", "2"],
+        ["-j", "2"],
+        ["-j", "1"],
+    ]
+    outs = [run(["--format", fmt, *args, "."], cwd=tmp_path) for args in runs]
     assert outs[0].returncode == 2  # the broken files
     assert len(outs[0].stdout.splitlines()) > 20
     for other in outs[1:]:
@@ -401,7 +411,7 @@ def test_fix_is_identical_across_job_counts(tmp_path: Path) -> None:
     for jobs in ("1", "2"):
         root = tmp_path / f"j{jobs}"
         _tree(root)
-        res = run(["--fix", "-j", jobs, "."], cwd=root)
+        res = run(["--fix", "--no-cache", "-j", jobs, "."], cwd=root)
         assert res.returncode == 2
         trees.append(
             (
