@@ -177,7 +177,7 @@ def _run(
     cache_dir: str | None = None,
 ) -> int:
     from convbnlint import config as cfg
-    from convbnlint import notebook, runner
+    from convbnlint import runner
     from convbnlint.discovery import discover
     from convbnlint.rules import all_rules
 
@@ -226,7 +226,9 @@ def _run(
 
     files, missing = discover(paths, config, extensions=(".py", ".ipynb"))
     extras = [tuple(config.ignores_for(f)) for f in files]
-    is_nb = [notebook.is_notebook(f) for f in files]
+    is_nb = [f.suffix.lower() == ".ipynb" for f in files]  # (notebook.is_notebook)
+    if any(is_nb):
+        from convbnlint import notebook
     py = [(f, e) for f, e, nb in zip(files, extras, is_nb) if not nb]
     py_results = iter(runner.run([f for f, _ in py], options, [e for _, e in py], jobs=jobs))
     results = [

@@ -30,6 +30,17 @@ def _spec(patterns: Sequence[str]):  # type: ignore[no-untyped-def]
     return pathspec.GitIgnoreSpec.from_lines(patterns)
 
 
+class _LazySpec:
+    def __init__(self, patterns: Sequence[str]) -> None:
+        self.patterns = patterns
+        self.spec = None
+
+    def match_file(self, name: str) -> bool:
+        if self.spec is None:
+            self.spec = _spec(self.patterns)
+        return self.spec.match_file(name)  # type: ignore[attr-defined]
+
+
 def _git_root(start: Path) -> Path | None:
     for folder in (start, *start.parents):
         if (folder / ".git").exists():
@@ -73,7 +84,7 @@ def discover(
 ) -> tuple[list[Path], list[Missing]]:
     files: dict[Path, None] = {}
     missing: list[Missing] = []
-    exclude = _spec(config.all_excludes)
+    exclude = _LazySpec(config.all_excludes)  # pathspec only once a folder is walked
     ignores = _Ignores()
     for raw in paths:
         path = Path(raw)
@@ -130,12 +141,68 @@ def _walk(  # type: ignore[no-untyped-def]
         top = root_abs
         gtop = root.absolute() if git_root is not None else None
 
+    # Fast path: no Path objects or resolve() per entry.  For an entry that is not
+    # a symbolic link, resolve(folder/name) == resolve(folder)/name, and the
+    # folders walked are real folders (symlinked ones are never followed); the
+    # .gitignore chain of a folder is its parent's plus its own.  Exclude patterns
+    # without a slash can only match a path component, and every component below
+    # ``top`` was matched by name on the way down, so only patterns with a slash
+    # need the relative path (any negation: match everything, as before).
+    sep = os.sep
+    top_s = str(top)
+    gtop_s = str(gtop) if gtop is not None else None
+    patterns = [p for p in config.all_excludes if p.strip() and not p.lstrip().startswith("#")]
+    negated = any(p.lstrip().startswith("!") for p in patterns)
+    slashed = [p for p in patterns if "/" in p.rstrip("/")]
+    rel_spec = exclude if negated else (_spec(slashed) if slashed else None)
+    name_hits: dict[str, bool] = {}
+
+    def by_name(name: str) -> bool:
+        hit = name_hits.get(name)
+        if hit is None:
+            hit = name_hits[name] = bool(exclude.match_file(name))
+        return hit
+
+    def chain_for(folder_abs: str, parent: list | None) -> list:
+        spec = ignores.spec_for(Path(folder_abs))
+        base = parent if parent is not None else _chain_up(folder_abs)
+        return ([(folder_abs, spec)] if spec is not None else []) + base
+
+    def _chain_up(folder_abs: str) -> list:
+        out = []
+        folder = Path(folder_abs).parent
+        while gtop is not None and (str(folder) + sep).startswith(gtop_s + sep) or (
+            gtop is not None and str(folder) == gtop_s
+        ):
+            spec = ignores.spec_for(folder)
+            if spec is not None:
+                out.append((str(folder), spec))
+            if str(folder) == gtop_s or folder.parent == folder:
+                break
+            folder = folder.parent
+        return out
+
+    def fast_excluded(name: str, is_dir: bool, res: str, absolute: str, chain: list) -> bool:
+        if by_name(name + ("/" if is_dir else "")):
+            return True
+        if rel_spec is not None and (res + sep).startswith(top_s + sep) and res != top_s:
+            rel = res[len(top_s) + 1 :].replace(sep, "/")
+            if rel_spec.match_file(rel + ("/" if is_dir else "")):
+                return True
+        if gtop_s is not None and (absolute == gtop_s or absolute.startswith(gtop_s + sep)):
+            suffix = "/" if is_dir else ""
+            for folder, spec in chain:
+                if spec.match_file(absolute[len(folder) + 1 :].replace(sep, "/") + suffix):
+                    return True
+        return False
+
     seen_dirs: set[tuple[int, int]] = set()
-    stack = [root]
+    root_absolute = str(root.absolute())
+    stack: list[tuple[str, str, str, list | None]] = [(str(root), str(root_abs), root_absolute, None)]
     while stack:
-        folder = stack.pop()
+        folder, res_dir, abs_dir, parent_chain = stack.pop()
         try:
-            st = folder.stat()
+            st = os.stat(folder)
         except OSError:
             continue
         key = (st.st_dev, st.st_ino)
@@ -146,14 +213,27 @@ def _walk(  # type: ignore[no-untyped-def]
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError:
             continue
+        under_git = gtop_s is not None and (abs_dir == gtop_s or abs_dir.startswith(gtop_s + sep))
+        chain = chain_for(abs_dir, parent_chain) if under_git else []
         for entry in entries:
-            path = Path(folder, entry.name)
+            name = entry.name
             try:
                 if entry.is_dir(follow_symlinks=False):
-                    if not excluded(path, True, top, gtop):
-                        stack.append(path)
-                elif entry.name.endswith(extensions) and entry.is_file(follow_symlinks=True):
-                    if not excluded(path, False, top, gtop):
+                    child = os.path.join(folder, name)
+                    if not fast_excluded(
+                        name, True, os.path.join(res_dir, name), os.path.join(abs_dir, name), chain
+                    ):
+                        stack.append(
+                            (child, os.path.join(res_dir, name), os.path.join(abs_dir, name), chain)
+                        )
+                elif name.endswith(extensions) and entry.is_file(follow_symlinks=True):
+                    path = Path(folder, name)
+                    if entry.is_symlink():
+                        if not excluded(path, False, top, gtop):
+                            yield path
+                    elif not fast_excluded(
+                        name, False, os.path.join(res_dir, name), os.path.join(abs_dir, name), chain
+                    ):
                         yield path
             except OSError:
                 continue

@@ -36,6 +36,7 @@ from libcst.metadata import (
 
 from libcst.metadata.base_provider import LazyValue
 
+from convbnlint.cstwalk import children, walk
 from convbnlint.catalog import ArgIs, Catalog, LayerSpec, Role
 from convbnlint.ir import (  # noqa: F401  (re-exported: the walker's vocabulary)
     SiteRef,
@@ -158,24 +159,47 @@ def _target_names(target: cst.BaseExpression) -> Iterator[str]:
         yield from _target_names(target.value)
 
 
-def _names_in(node: cst.CSTNode) -> set[str]:
+class _NamesIn(cst.CSTVisitor):
+    """Collects the identifiers below one node; nested scopes come from the memo."""
+
+    def __init__(self, root: cst.CSTNode) -> None:
+        self.root = root
+        self.found: set[str] = set()
+
+    def visit_Attribute(self, n: cst.Attribute) -> bool:
+        walk(n.value, self)
+        return False
+
+    def visit_Arg(self, n: cst.Arg) -> bool:
+        walk(n.value, self)
+        return False
+
+    def visit_Name(self, n: cst.Name) -> None:
+        self.found.add(n.value)
+
+    def _scope(self, n: cst.CSTNode) -> bool:
+        if n is self.root:
+            return True
+        self.found.update(_names_in(n))
+        return False
+
+    visit_FunctionDef = visit_ClassDef = visit_Lambda = _scope
+    visit_ListComp = visit_SetComp = visit_GeneratorExp = visit_DictComp = _scope
+
+
+# ``_names_in`` of every nested scope, computed once per module (``collect`` clears
+# it): prescans at each level of nesting would otherwise walk inner scopes again.
+_NAMES_MEMO: dict[cst.CSTNode, frozenset[str]] = {}
+
+
+def _names_in(node: cst.CSTNode) -> frozenset[str]:
     """Every identifier read anywhere below ``node`` (attribute names excluded)."""
-    found: set[str] = set()
-
-    class _V(cst.CSTVisitor):
-        def visit_Attribute(self, n: cst.Attribute) -> bool:
-            n.value.visit(self)
-            return False
-
-        def visit_Arg(self, n: cst.Arg) -> bool:
-            n.value.visit(self)
-            return False
-
-        def visit_Name(self, n: cst.Name) -> None:
-            found.add(n.value)
-
-    node.visit(_V())
-    return found
+    hit = _NAMES_MEMO.get(node)
+    if hit is None:
+        visitor = _NamesIn(node)
+        walk(node, visitor)
+        hit = _NAMES_MEMO[node] = frozenset(visitor.found)
+    return hit
 
 
 def _nested_bound(node: cst.CSTNode) -> set[str]:
@@ -220,7 +244,7 @@ def prescan(body: Sequence[cst.CSTNode], params: Iterable[str] = ()) -> ScopeInf
         def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
             info.complex_bound.add(node.name.value)
             for dec in node.decorators:
-                dec.visit(self)
+                walk(dec, self)
             return self._nested(node)
 
         def visit_ClassDef(self, node: cst.ClassDef) -> bool:
@@ -306,7 +330,7 @@ def prescan(body: Sequence[cst.CSTNode], params: Iterable[str] = ()) -> ScopeInf
 
     visitor = _V()
     for stmt in body:
-        stmt.visit(visitor)
+        walk(stmt, visitor)
     return info
 
 
@@ -1122,7 +1146,7 @@ class _Scope:
         self.generic_children(node, env)
 
     def generic_children(self, node: cst.CSTNode, env: Env) -> None:
-        for child in node.children:
+        for child in children(node):
             if isinstance(child, cst.BaseExpression):
                 self.expr(child, C_ESCAPE, env)
             elif isinstance(child, (cst.Arg,)):
@@ -1503,7 +1527,7 @@ def _returns(func: cst.FunctionDef) -> list[cst.Return]:
         def visit_Lambda(self, node: cst.Lambda) -> bool:
             return False
 
-    func.visit(_V())
+    walk(func, _V())
     return found
 
 
@@ -1547,5 +1571,9 @@ class LibcstNames:
 def collect(module: cst.Module, catalog: Catalog, names: NameResolver | None = None) -> FactBuilder:
     """Walk ``module`` and return the builder holding its facts and node table."""
     builder = FactBuilder(module, catalog, names or LibcstNames(module))
-    builder.build()
+    _NAMES_MEMO.clear()
+    try:
+        builder.build()
+    finally:
+        _NAMES_MEMO.clear()
     return builder
