@@ -413,6 +413,13 @@ def _worker_init(parent: int) -> None:
     import time
 
     def watch() -> None:
+        # This thread must never be the one a signal kills the process in: the
+        # main thread holds SIGTERM while it replaces a file, and the signal waits.
+        held = {signal.SIGINT, signal.SIGTERM}
+        if hasattr(signal, "SIGHUP"):
+            held.add(signal.SIGHUP)
+        if hasattr(signal, "pthread_sigmask"):
+            signal.pthread_sigmask(signal.SIG_BLOCK, held)
         while os.getppid() == parent:
             time.sleep(0.2)
         os.kill(os.getpid(), signal.SIGTERM)
