@@ -87,7 +87,14 @@ def main(argv: list[str] | None = None) -> int:
         help="only files containing a norm token (every other file is clean in every mode)",
     )
     ap.add_argument("--json", type=Path, help="write per-file results here")
+    ap.add_argument("--summarize", type=Path, help="only summarize a --json file of an earlier run")
     args = ap.parse_args(argv)
+    if args.summarize:
+        data = json.loads(args.summarize.read_text())
+        modes = tuple(data["summary"]["modes"])
+        report = summarize(data["files"], modes)
+        print(json.dumps(report["summary"], indent=2))
+        return 1 if report["summary"]["finding_differences"] else 0
     modes = tuple(m.strip() for m in args.modes.split(",") if m.strip())
     for m in modes:
         if m not in MODES:
@@ -156,8 +163,12 @@ def summarize(results: dict[str, dict[str, object]], modes: tuple[str, ...]) -> 
             fb = (rb.get("findings", []), rb.get("suppressed", []))  # type: ignore[union-attr]
             if fa != fb:
                 diffs[f"{a} vs {b}"].append(path)
-            if ("error" in ra) != ("error" in rb) or ra.get("error") != rb.get("error"):  # type: ignore[union-attr, operator]
-                error_diffs[f"{a} vs {b}"].append(path)
+            ea, eb = ra.get("error"), rb.get("error")  # type: ignore[union-attr]
+            if ea != eb:
+                # A stage that skips a file does not report its syntax error (the
+                # prefilter always worked so); anything else is a difference.
+                kind = "skipped" if ea and not eb else "different"
+                error_diffs[f"{a} vs {b}"].append(f"{kind}: {path}: {ea!r} / {eb!r}")
     summary = {
         "files_compared": len(results),
         "modes": list(modes),
@@ -169,7 +180,15 @@ def summarize(results: dict[str, dict[str, object]], modes: tuple[str, ...]) -> 
         "differences": {k: v[:20] for k, v in diffs.items()},
         "difference_counts": {k: len(v) for k, v in diffs.items()},
         "error_differences": {k: v[:20] for k, v in error_diffs.items()},
-        "error_difference_counts": {k: len(v) for k, v in error_diffs.items()},
+        "error_difference_counts": {
+            k: {
+                "error only without the stages (file skipped)": sum(
+                    x.startswith("skipped") for x in v
+                ),
+                "other": sum(x.startswith("different") for x in v),
+            }
+            for k, v in error_diffs.items()
+        },
     }
     return {"summary": summary}
 
