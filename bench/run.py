@@ -219,14 +219,33 @@ def libcst_loop(rows_file: Path, mode: str) -> Sample:
 # --------------------------------------------------------------------------- proposals
 
 
-def build_proposals(scratch: Path) -> Variant | None:
-    """This package with ``bench/proposals/*.patch`` applied, importable from scratch."""
+def export_code(dest: Path, source: str) -> None:
+    """The ``convbnlint`` package as committed (``HEAD``) or as in the work tree."""
+    if source == "head":
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", "HEAD", "convbnlint"],
+            cwd=REPO, capture_output=True, check=True,
+        ).stdout
+        dest.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    else:
+        shutil.copytree(REPO / "convbnlint", dest / "convbnlint",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+
+
+def build_base(scratch: Path, source: str) -> Variant:
+    dest = scratch / "code"
+    export_code(dest, source)
+    return Variant("", str(dest))
+
+
+def build_proposals(scratch: Path, source: str) -> Variant | None:
+    """The same package with ``bench/proposals/*.patch`` applied."""
     patches = sorted((HERE / "proposals").glob("*.patch"))
     if not patches:
         return None
     dest = scratch / "proposals"
-    shutil.copytree(REPO / "convbnlint", dest / "convbnlint",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    export_code(dest, source)
     for patch in patches:
         proc = subprocess.run(
             ["git", "apply", str(patch)], cwd=dest, capture_output=True, text=True
@@ -250,6 +269,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--no-scaling", action="store_true", help="skip the 1x/2x corpus runs")
     ap.add_argument("--no-proposals", action="store_true", help="skip the +proposals variant")
+    ap.add_argument(
+        "--code", default="head", choices=("head", "worktree"),
+        help="measure the package as committed (default) or as in the work tree",
+    )
     ap.add_argument("--output", type=Path, default=HERE / "RESULTS.md")
     ap.add_argument("--json", type=Path, default=None, help="also write raw numbers here")
     ap.add_argument(
@@ -281,12 +304,13 @@ def _bench(args: argparse.Namespace, roots: list[Path], stats: dict, scratch: Pa
         shutil.copytree(root, dst, ignore=shutil.ignore_patterns(".corpus-complete.json"))
         copies.append(dst)
     rel = [c.name for c in copies]
-    variants = [Variant("", None)]
+    variants = [build_base(scratch, args.code)]
     if not args.no_proposals:
-        extra = build_proposals(scratch)
+        extra = build_proposals(scratch, args.code)
         if extra is not None:
             variants.append(extra)
 
+    sys.path.insert(0, variants[0].pythonpath or "")  # the measured code decides what it parses
     files = sorted(p for c in copies for p in c.rglob("*.py"))
     rows_file = scratch / "parsed.json"
     parsed, rows = parsed_by_convbnlint(files, rows_file)
