@@ -113,6 +113,10 @@ def _parse_measured(source: str) -> cst.Module:
         ) from None
     except RecursionError:
         raise ParseError("too deeply nested to parse") from None
+    except (cst.CSTValidationError, ValueError, TypeError, IndexError) as exc:
+        # libcst's parser builds a node its own checks reject (seen on valid
+        # code: ``0. <\\\n0.``): the file cannot be analysed, say so.
+        raise ParseError(f"libcst cannot parse this file ({type(exc).__name__}: {exc})") from None
 
 
 class _SpansDone(Exception):

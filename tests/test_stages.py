@@ -464,3 +464,16 @@ def test_call_spans_equal_position_provider(case) -> None:  # type: ignore[no-un
             r.end.line,
             r.end.column + 1,
         )
+
+
+def test_libcst_validation_errors_become_parse_errors() -> None:
+    """libcst's parser can build a node its own validation rejects (on code CPython
+    accepts): that is a ParseError naming the cause, never a crash."""
+    text = "import torch.nn as nn\nx = 0. <\\\n\\\n\x0c0.E0 > 0.\nnn.BatchNorm2d(2)\n"
+    try:
+        cst.parse_module(text)
+    except cst.CSTValidationError:
+        with pytest.raises(ParseError, match="libcst cannot parse"):
+            check(text, **REF_FAST)
+    else:  # pragma: no cover - a libcst that fixed it
+        check(text, **REF_FAST)
