@@ -468,12 +468,13 @@ def test_call_spans_equal_position_provider(case) -> None:  # type: ignore[no-un
 
 def test_libcst_validation_errors_become_parse_errors() -> None:
     """libcst's parser can build a node its own validation rejects (on code CPython
-    accepts): that is a ParseError naming the cause, never a crash."""
-    text = "import torch.nn as nn\nx = 0. <\\\n\\\n\x0c0.E0 > 0.\nnn.BatchNorm2d(2)\n"
-    try:
-        cst.parse_module(text)
-    except cst.CSTValidationError:
-        with pytest.raises(ParseError, match="libcst cannot parse"):
-            check(text, **REF_FAST)
-    else:  # pragma: no cover - a libcst that fixed it
+    accepts; found by tests/test_properties.py): a ParseError naming the cause."""
+    text = (
+        "try:s\nfinally:s\nfor i in''if \"\".A<''!=0is 0>0<0<0==''<''>0in''not in A and \u00e1"
+        " else 9..\u00dc<X\\\nin\\\n\\\r\U0002a453 or \"\".A<''!=0is 0>0<0<0==''<''>0in''"
+        "not in A<''!=0is 0>0<0<0==''<''>0in''not in.0is 0<0<\\\n0>0is not 0:importX"
+    )
+    with pytest.raises(cst.CSTValidationError):
+        cst.parse_module(text)  # (if libcst fixes this, the test has done its job)
+    with pytest.raises(ParseError, match="libcst cannot parse"):
         check(text, **REF_FAST)
