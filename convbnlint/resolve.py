@@ -29,7 +29,7 @@ are identical to those made with :class:`~convbnlint.facts.LibcstNames`.
 from __future__ import annotations
 
 import ast
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -326,7 +326,3 @@ def table_for(text: str, module: cst.Module | None = None, tree: ast.AST | None 
 
         module = parse(text)
     return table_from_cst(module)
-
-
-def dotted_last(names: Iterable[str]) -> set[str]:
-    return {n.rsplit(".", 1)[-1] for n in names}
