@@ -162,7 +162,7 @@ def run(
     names = [str(p) for p in paths]
     cache = _open_cache(options)
     writing = options.fix or options.diff
-    keys = [os.path.abspath(p) for p in names] if cache is not None else names
+    keys = _absolute(names) if cache is not None else names
     stats: list[os.stat_result | None] = [None] * n
 
     # 1. The cache, by stat signature: nothing is read.
@@ -246,6 +246,15 @@ def run(
     if cache is not None:
         cache.save()
     return results  # type: ignore[return-value]
+
+
+def _absolute(names: list[str]) -> list[str]:
+    """Cache keys: absolute paths (a join, not ``abspath``'s normalisation: the same
+    spelling gives the same key, which is all a cache needs)."""
+    if os.name != "posix":
+        return [os.path.abspath(n) for n in names]
+    prefix = os.getcwd().rstrip("/") + "/"
+    return [n if n.startswith("/") else prefix + n for n in names]
 
 
 def _read(path: str) -> bytes:
