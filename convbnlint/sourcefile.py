@@ -15,8 +15,9 @@ Writing (:func:`write_atomic`) never damages a file:
   since it was checked, nothing is written;
 * a file or folder without any write permission bit is never written, even by root
   (root ignores permission bits, so ``os.access`` alone would say yes);
-* SIGINT/SIGTERM are held back between creating the temporary file and the rename
-  (then delivered), so an interrupted run leaves no temporary file behind.  Only a
+* SIGINT/SIGTERM/SIGHUP are held back between creating the temporary file and the
+  rename (then delivered), so an interrupted run leaves no temporary file behind,
+  even when another thread of the process does not block them.  Only a
   SIGKILL or a power cut in that window can leave one; it never ends in ``.py``, so
   it is never mistaken for a source, and it can be deleted.
 
@@ -32,6 +33,7 @@ import os
 import signal
 import stat
 import tempfile
+import threading
 import tokenize
 import warnings
 from collections.abc import Iterator
@@ -182,19 +184,42 @@ def _writable(mode: int) -> bool:
 
 @contextmanager
 def _signals_held() -> Iterator[None]:
-    """Hold SIGINT/SIGTERM/SIGHUP back for the duration (delivered afterwards)."""
-    held = {signal.SIGINT, signal.SIGTERM}
+    """Hold SIGINT/SIGTERM/SIGHUP back for the duration, then deliver them.
+
+    The calling thread blocks them; and, on the main thread, a handler that only
+    records them replaces the current one meanwhile, because a signal sent to the
+    process may be delivered to another thread that does not block it (whose
+    default action would end the process mid-write).  Afterwards the previous
+    handlers come back and each recorded signal is raised again.
+    """
+    held = [signal.SIGINT, signal.SIGTERM]
     if hasattr(signal, "SIGHUP"):
-        held.add(signal.SIGHUP)
+        held.append(signal.SIGHUP)
+    caught: list[int] = []
+    previous: dict[int, object] = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in held:
+            try:
+                prev = signal.getsignal(sig)
+                if prev is None or prev == signal.SIG_IGN:
+                    continue
+                signal.signal(sig, lambda signum, frame: caught.append(signum))
+                previous[sig] = prev
+            except (ValueError, OSError):  # pragma: no cover - embedded interpreters
+                continue
     try:
         old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
     except (AttributeError, OSError, ValueError):  # pragma: no cover - not POSIX
-        yield
-        return
+        old = None
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        if old is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        for sig, prev in previous.items():
+            signal.signal(sig, prev)  # type: ignore[arg-type]
+        for sig in dict.fromkeys(caught):
+            signal.raise_signal(sig)
 
 
 def write_atomic(path: Path, data: bytes, expected: bytes) -> None:

@@ -140,13 +140,10 @@ time.sleep(5)
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs fix in runner.py: _worker_init's watcher thread must block "
-    "SIGINT/SIGTERM itself (signal.pthread_sigmask), else the SIGTERM it sends is "
-    "delivered to it and kills the worker inside write_atomic's critical section",
-)
 def test_a_worker_told_to_stop_finishes_its_write_first(tmp_path: Path) -> None:
+    """The runner's parent-watch thread does not block SIGTERM: the signal is
+    delivered to it, which would end the process mid-write (a temporary file left,
+    found by the long kill run) but for write_atomic's recording handler."""
     path = tmp_path / "m.py"
     path.write_bytes(b"old\n")
     res = subprocess.run(
@@ -158,4 +155,50 @@ def test_a_worker_told_to_stop_finishes_its_write_first(tmp_path: Path) -> None:
     assert res.returncode == -signal.SIGTERM, res.stderr
     leftovers = [p.name for p in tmp_path.iterdir() if p.name != "m.py"]
     assert leftovers == []
+    assert path.read_bytes() == b"new\n"
+
+
+FOREIGN_THREAD = """
+import os, signal, sys, threading, time
+from pathlib import Path
+from convbnlint import sourcefile
+
+path, sig = Path(sys.argv[1]), getattr(signal, sys.argv[2])
+real_fsync = os.fsync
+go = threading.Event()
+
+def sender():
+    go.wait()
+    os.kill(os.getpid(), sig)
+
+threading.Thread(target=sender, daemon=True).start()
+
+def fsync_then_signal(fd):
+    real_fsync(fd)
+    go.set()
+    time.sleep(1.0)
+
+os.fsync = fsync_then_signal
+try:
+    sourcefile.write_atomic(path, b"new\\n", b"old\\n")
+except KeyboardInterrupt:
+    sys.exit(130)
+time.sleep(5)
+"""
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT", "SIGHUP"])
+def test_a_signal_delivered_to_another_thread_waits_for_the_rename(
+    tmp_path: Path, sig: str
+) -> None:
+    path = tmp_path / "m.py"
+    path.write_bytes(b"old\n")
+    res = subprocess.run(
+        [sys.executable, "-c", FOREIGN_THREAD, str(path), sig],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert res.returncode in (-getattr(signal, sig), 130), res.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["m.py"]
     assert path.read_bytes() == b"new\n"
