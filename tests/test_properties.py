@@ -19,7 +19,7 @@ import warnings
 
 import hypothesmith
 import pytest
-from hypothesis import assume, example, given
+from hypothesis import assume, event, example, given
 from hypothesis import strategies as st
 
 from convbnlint import fix_source
@@ -54,17 +54,33 @@ def compiles(src: str) -> bool:
     return True
 
 
+# libcst builds nodes its own validation rejects for a few valid but odd spellings
+# (``a not in.0``, ``0. <\\\n0.``); the engine reports those files as such, and that
+# is the only parse error accepted for code CPython compiles.
+LIBCST_LIMITATION = "libcst cannot parse this file"
+
+
+def _parse_error_is_fair(src: str, exc: ParseError) -> bool:
+    if not compiles(src):
+        return True
+    if str(exc).startswith(LIBCST_LIMITATION):
+        event("libcst limitation on valid code")
+        return True
+    return False
+
+
+@example(src="class A:\n pass\nfor A.A in ... < 0. not in.0:\n pass\n")
 @given(src=PROGRAMS)
 def test_lint_never_raises(src: str) -> None:
     try:
         check(src, **NO_SHORTCUTS)
-    except ParseError:
-        assert not compiles(src), "ParseError on a program CPython compiles"
+    except ParseError as exc:
+        assert _parse_error_is_fair(src, exc), f"ParseError on a program CPython compiles: {exc}"
     # And the default path (with the cheap stages) agrees there is nothing to flag.
     try:
         assert check(src).diagnostics == [] or ALIAS in src
-    except ParseError:
-        assert not compiles(src)
+    except ParseError as exc:
+        assert _parse_error_is_fair(src, exc), f"ParseError on a program CPython compiles: {exc}"
 
 
 STAR_IMPORT = re.compile(r"\bimport\s*\*")
@@ -134,7 +150,11 @@ def programs_with_snippet(draw: st.DrawFn) -> str:
 )  # libcst drops a whitespace-only last line: only the calls may be regenerated
 @given(src=programs_with_snippet())
 def test_inserted_snippet_is_found_and_fixed_exactly(src: str) -> None:
-    fixed, diagnostics = fix_source(src)
+    try:
+        fixed, diagnostics = fix_source(src)
+    except ParseError as exc:
+        assert _parse_error_is_fair(src, exc), f"ParseError on a program CPython compiles: {exc}"
+        return
     assert len(diagnostics) >= 1
     # Exactly the bias argument: undo it textually and get the input back.
     assert fixed.count(AFTER) == 1
@@ -152,8 +172,9 @@ def test_fix_of_any_program_parses_and_is_idempotent(src: str) -> None:
     assume(compiles(src))
     try:
         fixed, _ = fix_source(src)
-    except ParseError:
-        pytest.fail("ParseError on a program CPython compiles")
+    except ParseError as exc:
+        assert _parse_error_is_fair(src, exc), f"ParseError on a program CPython compiles: {exc}"
+        return
     assert compiles(fixed)
     assert fix_source(fixed) == (fixed, [])
 
@@ -164,7 +185,11 @@ def test_several_snippets(src: str, data: st.DataObject) -> None:
     points = insertion_points(src)
     twice = insert(src, data.draw(st.sampled_from(points)))
     assume(compiles(twice))
-    fixed, diagnostics = fix_source(twice)
+    try:
+        fixed, diagnostics = fix_source(twice)
+    except ParseError as exc:
+        assert _parse_error_is_fair(twice, exc), f"ParseError on a program CPython compiles: {exc}"
+        return
     assert len(diagnostics) == 2
     assert fixed.replace(AFTER, BEFORE) == twice
     assert fix_source(fixed) == (fixed, [])
