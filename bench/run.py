@@ -544,8 +544,8 @@ def _report(args, stats, parsed, m, torchfix, startup, changed, scaling, variant
     out.append(
         f"CPU = user+sys of the whole process tree (pool workers included); medians of "
         f"{args.reps} repetitions, tools alternating; peak RSS = largest process (GNU time)."
-        + (" `+proposals` = this tree with `bench/proposals/*.patch` applied (changes to "
-           "files owned by others, see the note below)." if len(variants) > 1 else "")
+        + (" `+proposals` = the same code with `bench/proposals/*.patch` applied (changes "
+           "to files owned by others, see `bench/proposals/README.md`)." if len(variants) > 1 else "")
         + "\n"
     )
     out.append("| run | scope | CPU s | wall s | peak RSS MB | CPU / Ruff | CPU / grep |")
