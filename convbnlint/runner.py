@@ -79,6 +79,11 @@ def check_text(text: str, path: str, options: Options) -> FileResult:
     except RecursionError:
         result.error = "too deeply nested to analyse"
         return result
+    except Exception as exc:  # one file's internal error never stops the run
+        if os.environ.get("CONVBNLINT_TRACEBACK"):
+            raise
+        result.error = f"internal error: {type(exc).__name__}: {exc} (please report this file)"
+        return result
     result.diagnostics = checked.diagnostics
     if options.keep_source or (result.diagnostics and not (options.fix or options.diff)):
         result.source = text
