@@ -50,7 +50,9 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from convbnlint.catalog import Catalog, LayerSpec, Role
-from convbnlint.resolve import ImportTable, _from_target
+from convbnlint.resolve import _NAMED_BINDERS, ImportTable, _from_target
+
+_MATCH_MAPPING_T = getattr(ast, "MatchMapping", None)
 
 # Between a class name and the ``(``: spaces, newlines, comments, backslash
 # continuations and closing brackets (``(nn.Conv2d)(...)``).
@@ -232,22 +234,8 @@ def _may_be_on(call: ast.Call, spec: LayerSpec) -> bool:
     return any(not (isinstance(v, ast.Constant) and not v.value) for v in values)
 
 
-_NAMED: tuple[type, ...] = tuple(
-    t
-    for t in (
-        ast.FunctionDef,
-        ast.AsyncFunctionDef,
-        ast.ClassDef,
-        ast.ExceptHandler,
-        getattr(ast, "MatchAs", None),
-        getattr(ast, "MatchStar", None),
-        getattr(ast, "TypeVar", None),
-        getattr(ast, "ParamSpec", None),
-        getattr(ast, "TypeVarTuple", None),
-    )
-    if t is not None
-)
-_MATCH_MAPPING = getattr(ast, "MatchMapping", None)
+_NAMED: tuple[type, ...] = tuple(t for t in _NAMED_BINDERS if t is not _MATCH_MAPPING_T)
+_MATCH_MAPPING = _MATCH_MAPPING_T
 _UNSAFE = (ast.Global, ast.Nonlocal, ast.NamedExpr)
 
 # Per ``ast`` node type, the fields that may hold nodes (or lists of nodes);

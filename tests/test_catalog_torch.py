@@ -6,7 +6,6 @@ import fnmatch
 import importlib
 import inspect
 import warnings
-from typing import Any
 
 import pytest
 
@@ -15,6 +14,7 @@ with warnings.catch_warnings():
     torch = pytest.importorskip("torch")
 
 from convbnlint.catalog import LayerSpec, Role  # noqa: E402
+from tests.runtime_util import resolve  # noqa: E402
 from convbnlint.catalog.torch import CATALOG  # noqa: E402
 
 nn = torch.nn
@@ -32,18 +32,6 @@ NORM_PATTERNS = (
 )
 
 
-def resolve(qualname: str) -> Any:
-    """Import the longest importable module prefix, then follow attributes."""
-    parts = qualname.split(".")
-    for cut in range(len(parts), 0, -1):
-        try:
-            obj: Any = importlib.import_module(".".join(parts[:cut]))
-        except ImportError:
-            continue
-        for attr in parts[cut:]:
-            obj = getattr(obj, attr)
-        return obj
-    raise ImportError(qualname)
 
 
 def _ids(specs: list[LayerSpec]) -> list[str]:
