@@ -235,5 +235,14 @@ def _walk(  # type: ignore[no-untyped-def]
                         name, False, os.path.join(res_dir, name), os.path.join(abs_dir, name), chain
                     ):
                         yield path
+                elif (
+                    name.endswith(extensions)
+                    and entry.is_symlink()
+                    and not os.path.exists(os.path.join(folder, name))
+                ):
+                    # A broken symlink to a source file: reported when it is read.
+                    path = Path(folder, name)
+                    if not excluded(path, False, top, gtop):
+                        yield path
             except OSError:
                 continue

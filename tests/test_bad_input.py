@@ -143,11 +143,6 @@ def test_broken_symlink_named_on_the_command_line(tmp_path: Path) -> None:
     assert (tmp_path / "broken.py").is_symlink() and (tmp_path / "self.py").is_symlink()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs fix in discovery.py: a broken *.py symlink inside a walked folder is "
-    "skipped silently (Ruff reports it as E902)",
-)
 def test_broken_symlink_inside_a_folder_is_reported(tmp_path: Path) -> None:
     (tmp_path / "good.py").write_text(SNIPPET)
     (tmp_path / "broken.py").symlink_to(tmp_path / "gone.py")
