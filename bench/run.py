@@ -276,8 +276,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--output", type=Path, default=HERE / "RESULTS.md")
     ap.add_argument("--json", type=Path, default=None, help="also write raw numbers here")
     ap.add_argument(
-        "--equivalence-json", type=Path, default=None,
-        help="summary written by bench/equivalence.py, to quote in the results",
+        "--equivalence-json", type=Path, default=HERE / "equivalence-summary.json",
+        help="summary printed by bench/equivalence.py, quoted in the results "
+        "(default: bench/equivalence-summary.json when present)",
     )
     args = ap.parse_args(argv)
 
