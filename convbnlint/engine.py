@@ -200,16 +200,27 @@ def needs_analysis(
     literal searches; the runner uses it to decide which files are real work.
     """
     catalog = catalog or default_catalog()
-    rules = _active_rules(select, ignore)
+    return _text_stage(source, catalog, _active_rules(select, ignore), use_prefilter, use_shapes) is None
+
+
+def _text_stage(
+    source: str,
+    catalog: Catalog,
+    rules: dict[str, Rule],
+    use_prefilter: bool,
+    use_shapes: bool,
+) -> str | None:
+    """The first text-only stage that shows ``source`` cannot hold a finding, or None."""
     if not rules:
-        return False
+        return "rules"
     if use_prefilter and not prefilter(source, catalog):
-        return False
+        return "prefilter"
     if use_shapes:
         from convbnlint.stages import shapes_match
 
-        return shapes_match(source, catalog, {r.family for r in rules.values()})
-    return True
+        if not shapes_match(source, catalog, {r.family for r in rules.values()}):
+            return "shapes"
+    return None
 
 
 def check(
@@ -234,17 +245,12 @@ def check(
     """
     catalog = catalog or default_catalog()
     rules = _active_rules(select, ignore)
-    if not rules:
-        return Checked([], stage="rules")
-    if use_prefilter and not prefilter(source, catalog):
-        return Checked([], stage="prefilter")
-    families = {r.family for r in rules.values()}
-    if use_shapes:
-        from convbnlint.stages import shapes_match
-
-        if not shapes_match(source, catalog, families):
+    stage = _text_stage(source, catalog, rules, use_prefilter, use_shapes)
+    if stage is not None:
+        if stage == "shapes":
             _raise_if_invalid(source)  # the error a full parse would report, if any
-            return Checked([], stage="shapes")
+        return Checked([], stage=stage)
+    families = {r.family for r in rules.values()}
     with _gc_paused():
         from convbnlint.resolve import parse_ast, table_from_ast
         from convbnlint.sourcefile import parse_hazard
