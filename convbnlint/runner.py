@@ -29,6 +29,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from convbnlint.catalog import common_substring
 from convbnlint.types import FileResult
 
 if TYPE_CHECKING:
@@ -191,7 +192,7 @@ def run(
     heavy: list[int] = []
     heavy_bytes = 0
     tokens = _prefilter_tokens(options)
-    hint = _common_bytes(tokens) if tokens else b""  # (b"Norm": one scan, not two)
+    hint = common_substring(tokens) if tokens else b""  # (b"Norm": one scan, not two)
     for i in pending:
         opts = _with_extras(options, extras[i])
         try:
@@ -297,17 +298,6 @@ def _plain_ascii(raw: bytes) -> bool:
     second = raw.find(b"\n", first + 1) if first >= 0 else -1
     head = raw if second < 0 else raw[:second]
     return b"coding" not in head
-
-
-def _common_bytes(tokens: tuple[bytes, ...]) -> bytes:
-    """The longest byte string every token contains (b"" if none)."""
-    shortest = min(tokens, key=len)
-    for size in range(len(shortest), 0, -1):
-        for start in range(len(shortest) - size + 1):
-            part = shortest[start : start + size]
-            if all(part in t for t in tokens):
-                return part
-    return b""
 
 
 def _prefilter_tokens(options: Options) -> tuple[bytes, ...] | None:

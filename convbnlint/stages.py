@@ -49,7 +49,7 @@ import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
-from convbnlint.catalog import Catalog, LayerSpec, Role
+from convbnlint.catalog import Catalog, LayerSpec, Role, common_substring
 from convbnlint.resolve import _NAMED_BINDERS, ImportTable, _from_target
 
 _MATCH_MAPPING_T = getattr(ast, "MatchMapping", None)
@@ -85,7 +85,7 @@ class _Finder:
         names = sorted(set(names), key=len, reverse=True)
         alts = "|".join(re.escape(n) for n in names)
         self.pattern = re.compile(rf"\b(?:{alts})\b{_JUNK}(?:[(\[]|as\b)")
-        self.literal = _common_substring(names)
+        self.literal = common_substring(names) if names else ""
         self.offsets = sorted(
             {i for n in names for i in range(len(n)) if n.startswith(self.literal, i)}
         )
@@ -102,19 +102,6 @@ class _Finder:
                     return True
             at = find(literal, at + 1)
         return False
-
-
-def _common_substring(names: list[str]) -> str:
-    """The longest substring of every name ("" if none)."""
-    if not names:
-        return ""
-    shortest = min(names, key=len)
-    for size in range(len(shortest), 0, -1):
-        for start in range(len(shortest) - size + 1):
-            part = shortest[start : start + size]
-            if all(part in n for n in names):
-                return part
-    return ""
 
 
 _SHAPES: dict[tuple[int, frozenset[str]], tuple[Catalog, Shapes]] = {}

@@ -9,7 +9,9 @@ new module in this package registered in :data:`CATALOGS`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import AnyStr
 from enum import Enum
 
 
@@ -90,6 +92,20 @@ class Catalog:
 
     def lookup(self, qualname: str) -> LayerSpec | None:
         return self.by_name.get(qualname)
+
+
+def common_substring(items: Sequence[AnyStr]) -> AnyStr:
+    """The longest substring every item contains (empty if none), for str or bytes.
+
+    Used to scan once for what every token of a stage shares (e.g. ``Norm``).
+    """
+    shortest = min(items, key=len)
+    for size in range(len(shortest), 0, -1):
+        for start in range(len(shortest) - size + 1):
+            part = shortest[start : start + size]
+            if all(part in item for item in items):
+                return part
+    return shortest[:0]
 
 
 def merge(*catalogs: Catalog) -> Catalog:
