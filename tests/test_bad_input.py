@@ -20,27 +20,14 @@ from pathlib import Path
 import pytest
 
 from convbnlint import sourcefile
-from tests.util import convbnlint_cmd
+from tests import util
 
 
 def run(
     args: list[str], cwd: Path | None = None, stdin: bytes | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
     """The installed command, with a time limit (a hang is a failure too)."""
-    proc = subprocess.run(
-        [*convbnlint_cmd(), *args],
-        cwd=cwd,
-        input=stdin,
-        capture_output=True,
-        timeout=timeout,
-        env={**os.environ, "NO_COLOR": "1"},
-    )
-    return subprocess.CompletedProcess(
-        proc.args,
-        proc.returncode,
-        proc.stdout.decode("utf-8", "replace"),
-        proc.stderr.decode("utf-8", "replace"),
-    )
+    return util.run(args, cwd=cwd, stdin=stdin, timeout=timeout)
 
 
 SNIPPET = "import torch.nn as nn\nblock = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2))\n"

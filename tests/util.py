@@ -21,14 +21,19 @@ def convbnlint_cmd() -> list[str]:
 
 
 def run(
-    args: list[str], cwd: Path | str | None = None, stdin: bytes | None = None
+    args: list[str],
+    cwd: Path | str | None = None,
+    stdin: bytes | None = None,
+    timeout: float | None = None,
 ) -> subprocess.CompletedProcess[str]:
+    """The installed command; with ``timeout``, a hang is a failure too."""
     env = {**os.environ, "NO_COLOR": "1"}
     proc = subprocess.run(
         [*convbnlint_cmd(), *args],
         cwd=cwd,
         input=stdin,
         capture_output=True,
+        timeout=timeout,
         env=env,
     )
     return subprocess.CompletedProcess(
