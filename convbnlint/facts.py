@@ -869,7 +869,6 @@ class _Scope:
             and len(plain_names) == 1
             and len(tracked) == 1
             and not other_targets
-            and isinstance(value, (cst.List, cst.Tuple))
             and isinstance(value, cst.List)
         ):
             name = tracked[0]
