@@ -1480,10 +1480,11 @@ class _Scope:
                 and pos.args[0].value.value == name
             ):
                 elements = [cst.Element(args[1].value)]
-        elif method in ("copy", "index", "count") or method == "__len__":
+        elif method in ("copy", "index", "count", "__len__"):
             for arg in args:
                 self.expr(arg.value, C_ESCAPE, env)
-            self.escape_list(state) if method == "copy" else None
+            if method == "copy":  # the copy can go anywhere: so can the items
+                self.escape_list(state)
             return True
         if elements is None:
             self.escape_list(state)
