@@ -7,7 +7,7 @@ compares the findings (code, position, message, fixability, fix value, and the
 
 * ``reference``: every stage off, names resolved by libcst's
   ``QualifiedNameProvider`` (:class:`convbnlint.facts.LibcstNames`);
-* ``fast-names``: every stage off, :class:`convbnlint.resolve.FastNames`;
+* ``fast-names``: every stage off, :class:`convbnlint.syntax.names.FastNames`;
 * ``default``: every stage on (prefilter, call shapes, blocks) with FastNames,
   which is what ``convbnlint`` runs.
 

@@ -160,8 +160,8 @@ def parsed_by_convbnlint(files: list[Path], out: Path) -> tuple[dict[str, int], 
     from convbnlint import sourcefile
     from convbnlint.catalog import default_catalog
     from convbnlint.engine import _active_rules, needs_analysis
-    from convbnlint.resolve import parse_ast
-    from convbnlint.stages import plan_blocks
+    from convbnlint.syntax.names import parse_ast
+    from convbnlint.syntax.stages import plan_blocks
 
     catalog = default_catalog()
     families = {r.family for r in _active_rules(None, ()).values()}

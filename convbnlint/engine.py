@@ -1,7 +1,7 @@
 """Source text in, diagnostics (and fixed text) out.  No file system here.
 
 Stages, cheapest first (each one sound: it never changes the findings; see
-:mod:`convbnlint.stages`):
+:mod:`convbnlint.syntax.stages`):
 
 1. prefilter: a text that contains none of the catalog's norm tokens cannot hold a
    finding; libcst is not even imported;
@@ -10,33 +10,36 @@ Stages, cheapest first (each one sound: it never changes the findings; see
 3. blocks (CPython's ``ast``): a file where no possibly-on bias can reach a norm is
    clean; otherwise the top-level blocks no finding can depend on are blanked out;
 4. parse (libcst) what is left and collect facts (:mod:`convbnlint.facts`), names
-   resolved from the module's imports (:mod:`convbnlint.resolve`);
+   resolved from the module's imports (:mod:`convbnlint.syntax.names`);
 5. analysis (:mod:`convbnlint.analysis`) and rules;
 6. ``# noqa`` filtering on the line of each finding.
 """
 
 from __future__ import annotations
 
-import gc
 import re
-from collections.abc import Collection, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from convbnlint.catalog import Catalog, default_catalog
 from convbnlint.rules import Rule, all_rules, rule_for_family
-from convbnlint.types import Diagnostic, Span
+from convbnlint.syntax.parse import (  # noqa: F401  (parse, ParseError: public here too)
+    ParseError,
+    depth_hazard,
+    gc_paused,
+    parse,
+    parse_measured,
+    raise_if_invalid,
+    source_lines,
+)
+from convbnlint.types import Diagnostic
 
 if TYPE_CHECKING:
     import libcst as cst
 
-    from convbnlint.facts import FactBuilder, NameResolver
-    from convbnlint.resolve import ImportTable
-
-
-class ParseError(Exception):
-    """The source is not valid Python (message says where and why)."""
+    from convbnlint.facts import FactBuilder
+    from convbnlint.syntax.names import ImportTable, NameResolver
 
 
 _NOQA = re.compile(
@@ -77,112 +80,8 @@ class Checked:
     suppressed: list[Diagnostic] = field(default_factory=list)
     partial: bool = False
     stage: str = ""  # the stage that decided (statistics): "" when libcst ran
-
-
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
-
-
-def source_lines(source: str) -> list[str]:
-    """Lines as Python numbers them (``str.splitlines`` also breaks at form feeds)."""
-    return _LINE_BREAK.split(source)
-
-
-def parse(source: str) -> cst.Module:
-    """libcst's tree of ``source``; :class:`ParseError` when it cannot (or must not) parse.
-
-    libcst's native parser crashes the process on very deep nesting, so the text
-    is measured first (:func:`convbnlint.sourcefile.parse_hazard`).
-    """
-    from convbnlint.sourcefile import parse_hazard
-
-    hazard = parse_hazard(source)
-    if hazard is not None:
-        raise ParseError(hazard)
-    return _parse_measured(source)
-
-
-def _parse_measured(source: str) -> cst.Module:
-    """:func:`parse` for a text already measured (or cut from one that was)."""
-    import libcst as cst
-
-    try:
-        return cst.parse_module(source)
-    except cst.ParserSyntaxError as exc:
-        raise ParseError(
-            f"syntax error at {exc.raw_line}:{exc.raw_column + 1}: {exc.message}"
-        ) from None
-    except RecursionError:
-        raise ParseError("too deeply nested to parse") from None
-    except (cst.CSTValidationError, ValueError, TypeError, IndexError) as exc:
-        # libcst's parser builds a node its own checks reject (seen on valid
-        # code: ``0. <\\\n0.``): the file cannot be analysed, say so.
-        raise ParseError(f"libcst cannot parse this file ({type(exc).__name__}: {exc})") from None
-
-
-class _SpansDone(Exception):
-    pass
-
-
-def call_spans(module: cst.Module, calls: Collection[cst.Call]) -> dict[cst.Call, Span]:
-    """The :class:`~libcst.metadata.PositionProvider` spans of some ``Call`` nodes.
-
-    Same numbers as ``PositionProvider`` (a call's syntactic position: inside its
-    parentheses), for a fraction of the cost: the module is generated as code once,
-    up to the last wanted call, and line/column are counted only where a wanted
-    call starts and ends (``PositionProvider`` splits every token and records
-    every node).
-    """
-    from dataclasses import dataclass as _dataclass, field as _field
-
-    from libcst._nodes.internal import CodegenState
-
-    wanted = set(calls)
-    newline = re.compile(r"\r\n?|\n")
-
-    @_dataclass
-    class _State(CodegenState):
-        targets: set = _field(default_factory=set)
-        found: dict = _field(default_factory=dict)
-        open: dict = _field(default_factory=dict)
-        done: int = 0
-        line: int = 1
-        column: int = 0
-
-        def where(self) -> tuple[int, int]:
-            if self.done < len(self.tokens):
-                chunk = "".join(self.tokens[self.done :])
-                self.done = len(self.tokens)
-                breaks = newline.findall(chunk)
-                if breaks:
-                    self.line += len(breaks)
-                    tail = newline.split(chunk)[-1]
-                    self.column = len(tail)
-                else:
-                    self.column += len(chunk)
-            return self.line, self.column
-
-        @contextmanager  # type: ignore[misc]
-        def record_syntactic_position(self, node, *, start_node=None, end_node=None):  # type: ignore[no-untyped-def]
-            if node not in self.targets:
-                yield
-                return
-            start = self.where()
-            yield
-            end = self.where()
-            self.found[node] = Span(start[0], start[1] + 1, end[0], end[1] + 1)
-            if len(self.found) == len(self.targets):
-                raise _SpansDone
-
-    state = _State(
-        default_indent=module.default_indent,
-        default_newline=module.default_newline,
-        targets=wanted,
-    )
-    try:
-        module._codegen(state)
-    except _SpansDone:
-        pass
-    return state.found
+    # Checks another text with the same settings (the fixer re-checks its output).
+    recheck: Callable[[str], Checked] | None = field(default=None, repr=False, compare=False)
 
 
 def needs_analysis(
@@ -216,7 +115,7 @@ def _text_stage(
     if use_prefilter and not prefilter(source, catalog):
         return "prefilter"
     if use_shapes:
-        from convbnlint.stages import shapes_match
+        from convbnlint.syntax.stages import shapes_match
 
         if not shapes_match(source, catalog, {r.family for r in rules.values()}):
             return "shapes"
@@ -239,7 +138,7 @@ def check(
 
     ``use_prefilter``/``use_shapes``/``use_blocks`` switch the stages off (for
     tests and benchmarks: the findings are the same).  ``names`` picks the name
-    resolver: ``"fast"`` (:class:`convbnlint.resolve.FastNames`) or ``"libcst"``
+    resolver: ``"fast"`` (:class:`convbnlint.syntax.names.FastNames`) or ``"libcst"``
     (:class:`convbnlint.facts.LibcstNames`).  With ``fixable=False`` a result with
     findings may be ``partial`` (cheaper; enough when nothing will be fixed).
     """
@@ -248,25 +147,25 @@ def check(
     stage = _text_stage(source, catalog, rules, use_prefilter, use_shapes)
     if stage is not None:
         if stage == "shapes":
-            _raise_if_invalid(source)  # the error a full parse would report, if any
+            raise_if_invalid(source)  # the error a full parse would report, if any
         return Checked([], stage=stage)
     families = {r.family for r in rules.values()}
-    with _gc_paused():
-        from convbnlint.resolve import parse_ast, table_from_ast
+    with gc_paused():
+        from convbnlint.syntax.names import parse_ast, table_from_ast
         from convbnlint.sourcefile import parse_hazard
 
         text, table, partial = source, None, False
         use_blocks = use_blocks and names == "fast"  # blanked blocks need the whole-text table
         tree = parse_ast(source)
         if tree is not None and use_blocks:
-            from convbnlint.stages import plan_blocks
+            from convbnlint.syntax.stages import plan_blocks
 
             plan = plan_blocks(source, tree, catalog, families)
             del tree
             if plan is None:
                 return Checked([], stage="blocks")
             text, table, partial = plan.text, plan.table, plan.partial
-            hazard = _depth_hazard(source, plan.depth)
+            hazard = depth_hazard(source, plan.depth)
         else:
             # (No tree: CPython rejects the text; libcst may still take it.)
             hazard = parse_hazard(source, tree)
@@ -279,51 +178,8 @@ def check(
         if partial and fixable and (checked.diagnostics or checked.suppressed):
             # The fixer edits the whole module: analyse it all (same findings).
             checked = _analyse(source, source, table, False, catalog, rules, names)
+        checked.recheck = lambda text: check(text, catalog=catalog, select=select, ignore=ignore)
         return checked
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Syntax trees are large and acyclic: the cyclic collector only slows building
-    them (it rescans every young node; ``ast.parse`` runs ~4x slower under it)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _raise_if_invalid(source: str) -> None:
-    """Raise the :class:`ParseError` libcst reports for ``source``, if it is invalid.
-
-    CPython's ``symtable`` (a parse without building Python objects) answers
-    first; only when it rejects the text does libcst parse it, for the message
-    (and the verdict: libcst accepts some texts CPython rejects, e.g. a
-    ``nonlocal`` at module level).
-    """
-    import symtable
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            symtable.symtable(source, "<source>", "exec")
-            return
-        except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
-            pass
-    with _gc_paused():
-        parse(source)  # (measured first: the text may be deep)
-
-
-def _depth_hazard(source: str, depth: int) -> str | None:
-    """``sourcefile.parse_hazard`` for a text whose ``ast`` depth is already known."""
-    from convbnlint.sourcefile import MAX_DEPTH
-
-    if len(source) > MAX_DEPTH and depth > MAX_DEPTH:
-        return f"too deeply nested to parse (depth {depth} > {MAX_DEPTH})"
-    return None
 
 
 def _analyse(
@@ -337,20 +193,21 @@ def _analyse(
 ) -> Checked:
     from convbnlint.analysis import Analysis
     from convbnlint.facts import collect
+    from convbnlint.syntax.positions import call_spans
 
     try:
-        module = _parse_measured(text)
+        module = parse_measured(text)
     except ParseError:
         if partial:  # report the error libcst finds in the whole text
-            _parse_measured(source)
+            parse_measured(source)
         raise
     resolver: NameResolver
     if names == "libcst":
-        from convbnlint.facts import LibcstNames
+        from convbnlint.syntax.names import LibcstNames
 
         resolver = LibcstNames(module)
     else:
-        from convbnlint.resolve import FastNames, table_from_cst
+        from convbnlint.syntax.names import FastNames, table_from_cst
 
         resolver = FastNames(table=table if table is not None else table_from_cst(module))
     try:
@@ -373,7 +230,7 @@ def _analyse(
         span = spans[node] if node in spans else builder.span(finding.site)
         when = fix_value = None
         if finding.literal is not None:
-            from convbnlint.facts import bias_for, describe
+            from convbnlint.ir import bias_for, describe
 
             when, fix_value = describe(finding.literal), bias_for(finding.literal)
         message = rule.message(site.spec.name, norms, when, fix_value or "False")

@@ -189,9 +189,9 @@ def apply_fixes(
         [(d.span, targets[builder.site_nodes[d.site]][0]) for d in diagnostics],
         values=[d.fix_value for d in diagnostics],
     )
-    from convbnlint.engine import check
-
-    again = check(new, select=select, ignore=ignore)
+    again = checked.recheck(new) if checked.recheck is not None else None
+    if again is None:
+        raise UnsafeFixError("no way to check the fixed text again")
     if any((d.span.line, d.span.column) in moved for d in again.diagnostics):
         raise UnsafeFixError("fix is not idempotent: a fixed call is still flagged")
     return new

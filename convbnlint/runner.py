@@ -397,7 +397,7 @@ def _map(
         # fork: workers share what is already imported; import the analysis first.
         import convbnlint.analysis  # noqa: F401
         import convbnlint.facts  # noqa: F401
-        import convbnlint.stages  # noqa: F401
+        import convbnlint.syntax.stages  # noqa: F401
 
         context = multiprocessing.get_context("fork")
     workers = min(jobs, len(tasks))

@@ -51,7 +51,7 @@ def test_startup_path_imports_no_heavy_module(tmp_path: Path) -> None:
     code = (
         "import sys\nfrom pathlib import Path\nfrom convbnlint import runner\n"
         "runner.run([Path('plain.py')], runner.Options(cache_dir='c'))\n"
-        "bad = [m for m in ('libcst', 'rich', 'convbnlint.facts', 'convbnlint.stages', 'convbnlint.engine', 'convbnlint.sourcefile')"
+        "bad = [m for m in ('libcst', 'rich', 'convbnlint.facts', 'convbnlint.syntax.stages', 'convbnlint.engine', 'convbnlint.sourcefile')"
         " if m in sys.modules]\nprint(bad)\n"
     )
     out = subprocess.run(

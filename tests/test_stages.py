@@ -19,10 +19,11 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from convbnlint import sourcefile
 from convbnlint.catalog import default_catalog
-from convbnlint.engine import ParseError, call_spans, check, needs_analysis
-from convbnlint.facts import LibcstNames
-from convbnlint.resolve import FastNames, parse_ast, table_from_ast, table_from_cst
-from convbnlint.stages import plan_blocks, shapes_match
+from convbnlint.engine import ParseError, check, needs_analysis
+from convbnlint.syntax.positions import call_spans
+from convbnlint.syntax.names import LibcstNames
+from convbnlint.syntax.names import FastNames, parse_ast, table_from_ast, table_from_cst
+from convbnlint.syntax.stages import plan_blocks, shapes_match
 from tests.cases import CASES
 
 COMBOS = [

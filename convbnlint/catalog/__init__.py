@@ -73,10 +73,51 @@ class LayerSpec:
 
 
 @dataclass(frozen=True)
+class Framework:
+    """How a framework's module classes behave, as far as the walker cares.
+
+    The walker names no framework: it asks these sets.  A merged catalog's
+    vocabulary is the union of its frameworks' (:func:`merge`), which is sound
+    where the sets list what makes a use *known* (a harmless read, a forward
+    method) only if every merged framework agrees; keep such sets conservative.
+    """
+
+    name: str
+    # Methods that are a module's forward computation (what calling it runs).
+    forward_methods: frozenset[str] = frozenset()
+    # Methods where submodules are created and assigned to attributes.
+    init_methods: frozenset[str] = frozenset({"__init__"})
+    # Attribute reads on a module object that route its output elsewhere.
+    output_attrs: frozenset[str] = frozenset()
+    # Methods of a module that enumerate its submodules or parameters.
+    submodule_enumerators: frozenset[str] = frozenset()
+    # Methods that register a submodule under a name: ``add_module(name, m)``.
+    submodule_registrars: frozenset[str] = frozenset()
+    # Attributes that expose every submodule by name (``__dict__``, ``_modules``).
+    dynamic_attrs: frozenset[str] = frozenset({"__dict__"})
+    # Attribute reads and method calls on a tensor that do not depend on its values.
+    tensor_meta_attrs: frozenset[str] = frozenset()
+    tensor_meta_methods: frozenset[str] = frozenset()
+
+    def union(self, other: Framework) -> Framework:
+        return Framework(
+            f"{self.name}+{other.name}",
+            self.forward_methods | other.forward_methods,
+            self.init_methods | other.init_methods,
+            self.output_attrs | other.output_attrs,
+            self.submodule_enumerators | other.submodule_enumerators,
+            self.submodule_registrars | other.submodule_registrars,
+            self.dynamic_attrs | other.dynamic_attrs,
+            self.tensor_meta_attrs | other.tensor_meta_attrs,
+            self.tensor_meta_methods | other.tensor_meta_methods,
+        )
+
+
+@dataclass(frozen=True)
 class Catalog:
     """A framework's layer table plus the byte tokens that prefilter files."""
 
-    framework: str
+    framework: Framework
     specs: tuple[LayerSpec, ...]
     # A file none of whose bytes contain any of these cannot hold a finding.
     prefilter_tokens: tuple[bytes, ...]
@@ -111,10 +152,13 @@ def common_substring(items: Sequence[AnyStr]) -> AnyStr:
 def merge(*catalogs: Catalog) -> Catalog:
     specs: list[LayerSpec] = []
     tokens: list[bytes] = []
+    framework = catalogs[0].framework
     for cat in catalogs:
         specs.extend(cat.specs)
         tokens.extend(t for t in cat.prefilter_tokens if t not in tokens)
-    return Catalog("+".join(c.framework for c in catalogs), tuple(specs), tuple(tokens))
+        if cat is not catalogs[0]:
+            framework = framework.union(cat.framework)
+    return Catalog(framework, tuple(specs), tuple(tokens))
 
 
 def default_catalog() -> Catalog:

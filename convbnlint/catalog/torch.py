@@ -11,7 +11,7 @@ checks them with :mod:`inspect` whenever torch is installed):
 
 from __future__ import annotations
 
-from convbnlint.catalog import ArgIs, Catalog, LayerSpec, Role
+from convbnlint.catalog import ArgIs, Catalog, Framework, LayerSpec, Role
 
 # AvgPool{1,2,3}d(kernel_size, stride, padding, ceil_mode, count_include_pad[, divisor_override])
 # averages real elements only when nothing pads the window (or padding is not
@@ -106,8 +106,23 @@ def _build() -> tuple[LayerSpec, ...]:
     return tuple(specs)
 
 
+FRAMEWORK = Framework(
+    name="torch",
+    forward_methods=frozenset({"forward", "__call__"}),
+    output_attrs=frozenset(
+        {"forward", "__call__", "_conv_forward", "register_forward_hook", "_call_impl"}
+    ),
+    submodule_enumerators=frozenset(
+        {"modules", "named_modules", "children", "named_children", "parameters", "named_parameters"}
+    ),
+    submodule_registrars=frozenset({"add_module", "register_module"}),
+    dynamic_attrs=frozenset({"__dict__", "_modules"}),
+    tensor_meta_attrs=frozenset({"shape", "dtype", "device", "ndim", "is_cuda", "requires_grad"}),
+    tensor_meta_methods=frozenset({"size", "dim"}),
+)
+
 CATALOG = Catalog(
-    framework="torch",
+    framework=FRAMEWORK,
     specs=_build(),
     # Every cancelling norm's class name contains one of these, so a file that
     # contains neither cannot name one (through an import or an attribute).

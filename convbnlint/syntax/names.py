@@ -22,7 +22,7 @@ Dotted names follow libcst's conventions exactly (``get_full_name_for_node``):
 ``import a.b`` binds ``a`` to ``a``; ``import a.b as c`` binds ``c`` to ``a.b``;
 ``from .m import x`` binds ``x`` to ``.m.x``; a call or subscript stands for its
 callee/value (``nn.Conv2d(1, 2, 3)(x)`` has callee name ``torch.nn.Conv2d``).
-``tests/test_resolve.py`` and ``bench/run.py --equivalence`` check that findings
+``tests/test_stages.py`` and ``bench/run.py --equivalence`` check that findings
 are identical to those made with :class:`~convbnlint.facts.LibcstNames`.
 """
 
@@ -31,7 +31,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -81,7 +81,7 @@ def _module_prefix(level: int, module: str | None) -> str:
     return "." * level + (module or "")
 
 
-def _from_target(level: int, module: str | None, name: str) -> str:
+def from_target(level: int, module: str | None, name: str) -> str:
     prefix = _module_prefix(level, module)
     if not prefix:
         return name
@@ -109,11 +109,11 @@ def table_from_ast(tree: ast.AST) -> ImportTable:
                 if alias.name == "*":
                     table.star = True
                     continue
-                target = _from_target(node.level or 0, node.module, alias.name)  # type: ignore[attr-defined]
+                target = from_target(node.level or 0, node.module, alias.name)  # type: ignore[attr-defined]
                 add(alias.asname or alias.name, target)
         elif kind is ast.arg:
             poison(node.arg)  # type: ignore[attr-defined]
-        elif kind in _NAMED_BINDERS:
+        elif kind in NAMED_BINDERS:
             name = getattr(node, "name", None)
             if name:
                 poison(name)
@@ -125,7 +125,7 @@ def table_from_ast(tree: ast.AST) -> ImportTable:
     return table
 
 
-_NAMED_BINDERS: frozenset[type] = frozenset(
+NAMED_BINDERS: frozenset[type] = frozenset(
     t
     for t in (
         ast.FunctionDef,
@@ -197,7 +197,7 @@ def table_from_cst(module: cst.Module) -> ImportTable:
                 return
             module_name = dotted(node.module) if node.module is not None else None
             for alias in node.names:
-                target = _from_target(len(node.relative), module_name, dotted(alias.name))
+                target = from_target(len(node.relative), module_name, dotted(alias.name))
                 if alias.asname is not None:
                     poison_or_add(alias.asname.name, target)
                 else:
@@ -322,7 +322,38 @@ def table_for(text: str, module: cst.Module | None = None, tree: ast.AST | None 
     if tree is not None:
         return table_from_ast(tree)
     if module is None:
-        from convbnlint.engine import parse
+        from convbnlint.syntax.parse import parse
 
         module = parse(text)
     return table_from_cst(module)
+
+
+class NameResolver(Protocol):
+    """What a callee expression refers to: the set of dotted names it may denote
+    through imports, or None/empty when it is not (only) an imported name."""
+
+    def __call__(self, node: cst.BaseExpression) -> Collection[str] | None: ...
+
+
+class LibcstNames:
+    """:class:`NameResolver` backed by libcst's ``QualifiedNameProvider``."""
+
+    def __init__(self, module: cst.Module) -> None:
+        from libcst.metadata import MetadataWrapper, QualifiedNameProvider
+
+        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+        self._table = wrapper.resolve(QualifiedNameProvider)
+
+    def __call__(self, node: cst.BaseExpression) -> Collection[str] | None:
+        from libcst.metadata import QualifiedNameSource
+        from libcst.metadata.base_provider import LazyValue
+
+        names = self._table.get(node)
+        if isinstance(names, LazyValue):
+            names = names()
+        if not names:
+            return None
+        if any(qn.source is not QualifiedNameSource.IMPORT for qn in names):
+            return None
+        return {qn.name for qn in names}
+

@@ -50,7 +50,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from convbnlint.catalog import Catalog, LayerSpec, Role, common_substring
-from convbnlint.resolve import _NAMED_BINDERS, ImportTable, _from_target
+from convbnlint.syntax.names import NAMED_BINDERS, ImportTable, from_target
 
 _MATCH_MAPPING_T = getattr(ast, "MatchMapping", None)
 
@@ -221,7 +221,7 @@ def _may_be_on(call: ast.Call, spec: LayerSpec) -> bool:
     return any(not (isinstance(v, ast.Constant) and not v.value) for v in values)
 
 
-_NAMED: tuple[type, ...] = tuple(t for t in _NAMED_BINDERS if t is not _MATCH_MAPPING_T)
+_NAMED: tuple[type, ...] = tuple(t for t in NAMED_BINDERS if t is not _MATCH_MAPPING_T)
 _MATCH_MAPPING = _MATCH_MAPPING_T
 _UNSAFE = (ast.Global, ast.Nonlocal, ast.NamedExpr)
 
@@ -353,7 +353,7 @@ def plan_blocks(
                     local = alias.asname or alias.name
                     ids_add(alias.name)
                     ids_add(local)
-                    imported(local, _from_target(node.level or 0, module, alias.name), alias.name)  # type: ignore[attr-defined]
+                    imported(local, from_target(node.level or 0, module, alias.name), alias.name)  # type: ignore[attr-defined]
             elif t in named:
                 name = node.name  # type: ignore[attr-defined]
                 if name:

@@ -1,0 +1,192 @@
+"""The fact builder: identities of sites, invocations and scopes; class families;
+helper functions that return a layer.  One :class:`FactBuilder` per module; the
+statement and expression walkers (:mod:`convbnlint.facts.scope`) fill its
+:class:`~convbnlint.ir.ModuleFacts`.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+
+from convbnlint.catalog import Catalog, LayerSpec, Role
+from convbnlint.facts.arguments import argument, bias_state, helper_bias, is_transparent
+from convbnlint.facts.prescan import prescan, returns
+from convbnlint.ir import Invocation, ModuleFacts, Ref, Site, UnknownRef, ESCAPED
+from convbnlint.syntax.names import NameResolver
+from convbnlint.types import Span
+
+
+class FactBuilder:
+    """Walks a module and fills a :class:`ModuleFacts`."""
+
+    def __init__(self, module: cst.Module, catalog: Catalog, names: NameResolver) -> None:
+        self.module = module
+        self.catalog = catalog
+        self.names = names
+        self.framework = catalog.framework
+        self._positions: dict[cst.CSTNode, CodeRange] | None = None
+        self.facts = ModuleFacts()
+        self.factories: dict[str, cst.Call] = {}
+        self.factory_defs: dict[str, cst.FunctionDef] = {}
+        self.factory_calls: set[cst.Call] = set()
+        self.site_nodes: dict[int, cst.Call] = {}
+        self._site_ids: dict[cst.Call, int] = {}
+        self._inv_ids: dict[cst.Call, int] = {}
+        self._scope_ids: dict[cst.CSTNode, int] = {}
+        self._families: dict[str, int] = {}
+
+    # -- public
+    def build(self) -> ModuleFacts:
+        self._assign_families()
+        self._find_factories()
+        from convbnlint.facts.scope import Scope
+
+        scope = Scope(self, self._scope_id(self.module), prescan(self.module.body), None, None)
+        scope.local_bound = set()
+        scope.run_body(self.module.body)
+        for lid in self.facts.escaped_lists:
+            for ref in self.facts.list_elements.get(lid, ()):
+                self.use(ref, ESCAPED)
+        return self.facts
+
+    def _find_factories(self) -> None:
+        """Module-level ``def f(...): return nn.Conv2d(...)``: a call of ``f`` is that layer."""
+        defs: dict[str, list[cst.FunctionDef]] = {}
+        other: set[str] = set()
+        for stmt in self.module.body:
+            if isinstance(stmt, cst.FunctionDef):
+                defs.setdefault(stmt.name.value, []).append(stmt)
+            else:
+                info = prescan([stmt])
+                other |= info.complex_bound | set(info.simple_rhs)
+        for name, nodes in defs.items():
+            if len(nodes) != 1 or name in other or nodes[0].decorators:
+                continue
+            found = returns(nodes[0])
+            if len(found) != 1 or not isinstance(found[0].value, cst.Call):
+                continue
+            call = found[0].value
+            spec = self.spec_of(call.func)
+            if spec is not None and spec.role is Role.BIASED:
+                self.factories[name] = call
+                self.factory_defs[name] = nodes[0]
+                self.factory_calls.add(call)
+
+    def span(self, site: int) -> Span:
+        if self._positions is None:
+            wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
+            self._positions = dict(wrapper.resolve(PositionProvider))
+        rng = self._positions[self.site_nodes[site]]
+        return Span(rng.start.line, rng.start.column + 1, rng.end.line, rng.end.column + 1)
+
+    # -- identities
+    def _scope_id(self, node: cst.CSTNode) -> int:
+        return self._scope_ids.setdefault(node, len(self._scope_ids))
+
+    def _assign_families(self) -> None:
+        """Classes related by inheritance inside this module share ``self`` attributes."""
+        classes = [s for s in self.module.body if isinstance(s, cst.ClassDef)]
+        parent: dict[str, str] = {c.name.value: c.name.value for c in classes}
+
+        def find(x: str) -> str:
+            while parent[x] != x:
+                parent[x] = parent[parent[x]]
+                x = parent[x]
+            return x
+
+        for cls in classes:
+            for base in cls.bases:
+                if isinstance(base.value, cst.Name) and base.value.value in parent:
+                    parent[find(cls.name.value)] = find(base.value.value)
+        roots: dict[str, int] = {}
+        for name in parent:
+            self._families[name] = roots.setdefault(find(name), len(roots))
+
+    def family_of(self, cls: cst.ClassDef, nested_counter: list[int]) -> int:
+        if cls.name.value in self._families and cls in self.module.body:
+            return self._families[cls.name.value]
+        nested_counter[0] += 1
+        return 10_000 + self._scope_id(cls)
+
+    # -- resolution
+    def spec_of(self, func: cst.BaseExpression) -> LayerSpec | None:
+        names = self.names(func)
+        if not names:
+            return None
+        specs = set()
+        for name in names:
+            spec = self.catalog.lookup(name)
+            if spec is None:
+                return None
+            specs.add(spec)
+        return specs.pop() if len(specs) == 1 else None
+
+    def site_for(self, call: cst.Call, spec: LayerSpec, scope: int = -1) -> int:
+        sid = self._site_ids.get(call)
+        if sid is not None and scope != -1:
+            self.facts.sites[sid].scope = scope
+        if sid is None:
+            sid = len(self._site_ids)
+            self._site_ids[call] = sid
+            self.site_nodes[sid] = call
+            self.facts.sites[sid] = Site(
+                sid,
+                spec,
+                bias=bias_state(call, spec),
+                transparent=spec.role is Role.TRANSPARENT and is_transparent(call, spec),
+                scope=scope,
+                channels=self._channels(call, spec),
+            )
+        return sid
+
+    def helper_call_site(self, call: cst.Call, name: str, scope: int) -> int | None:
+        """A call of helper ``name`` (which returns a layer) as a site of its own."""
+        sid = self._site_ids.get(call)
+        if sid is not None:
+            return sid
+        inner = self.factories[name]
+        spec = self.spec_of(inner.func)
+        if spec is None:
+            return None
+        inner_id = self.site_for(inner, spec)
+        bias, derived, fixable = helper_bias(self.factory_defs[name], inner, spec, call)
+        sid = len(self._site_ids)
+        self._site_ids[call] = sid
+        self.site_nodes[sid] = call
+        self.facts.sites[sid] = Site(
+            sid,
+            derived,
+            bias=bias,
+            scope=scope,
+            channels=self.facts.sites[inner_id].channels,
+            factory_of=inner_id,
+            helper=name,
+            fixable=fixable,
+        )
+        self.facts.factory_calls.setdefault(inner_id, []).append(sid)
+        return sid
+
+    def _channels(self, call: cst.Call, spec: LayerSpec) -> str | None:
+        if spec.channels_param is None:
+            return None
+        value = argument(call, spec.channels_param, spec.channels_index)
+        return None if value is None else self.module.code_for_node(value).strip()
+
+    def inv_for(self, call: cst.Call, callee: Ref) -> Invocation:
+        iid = self._inv_ids.get(call)
+        if iid is None:
+            iid = len(self._inv_ids)
+            self._inv_ids[call] = iid
+            self.facts.invocations[iid] = Invocation(iid, callee)
+        return self.facts.invocations[iid]
+
+    def use(self, ref: Ref, kind: tuple) -> None:
+        if isinstance(ref, UnknownRef):
+            return
+        self.facts.uses.setdefault(ref, set()).add(kind)
+
+    def bind(self, holder: tuple, ref: Ref) -> None:
+        refs = self.facts.bindings.setdefault(holder, [])
+        if ref not in refs:
+            refs.append(ref)

@@ -1,0 +1,172 @@
+"""Containers: the ordered items of ``Sequential(...)`` (and of a Sequential
+subclass's ``super().__init__``), ``OrderedDict`` arguments, and local lists of
+layers built with ``append``/``extend``/``+=``/``insert``.
+
+Part of :class:`~convbnlint.facts.scope.Scope` (a mixin: ``self`` is the scope).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from convbnlint.facts.env import C_ESCAPE, Ctx, Env
+from convbnlint.ir import (
+    EMPTY_GRAPH,
+    LIST,
+    SEQ_SELF,
+    Graph,
+    ListState,
+    Ref,
+    UNKNOWN,
+    UnknownRef,
+    member_use,
+)
+
+if TYPE_CHECKING:
+    pass
+
+
+class Containers:
+    def seq_append(self, name: str, value: cst.BaseExpression, env: Env) -> None:
+        """In a Sequential subclass's ``__init__``, a submodule assignment appends."""
+        state = env.get(SEQ_SELF)
+        if self.seq_site is None or state is None:
+            return
+        if isinstance(
+            value, (cst.Integer, cst.Float, cst.SimpleString, cst.ConcatenatedString)
+        ) or (isinstance(value, cst.Name) and value.value in ("True", "False", "None")):
+            return  # not a module: not an item
+        if name in self.seq_names:
+            self.seq_broken = True  # re-assignment keeps the first position
+        self.seq_names.add(name)
+        ref = self.ref_of(value)
+        node: Ref = self.attr(name) if not isinstance(ref, UnknownRef) else UNKNOWN
+        if not isinstance(node, UnknownRef):
+            self.b.use(node, member_use(self.seq_site))
+        env[SEQ_SELF] = ListState(
+            state.lids, state.graph.then(Graph.single(node), self.conds), state.partial
+        )
+
+    def sequential(self, sid: int, args: Sequence[cst.Arg], env: Env) -> None:
+        """Items of ``nn.Sequential(...)`` (or a Sequential subclass's ``super().__init__``)."""
+        graph = EMPTY_GRAPH
+        ordered = self.ordered_dict_items(args)
+        if ordered is not None:
+            for value in ordered:
+                graph = graph.then(Graph.single(self.ref_of(value)), self.conds)
+                self.expr(value, Ctx("member", seq=sid), env)
+            self.b.facts.sites[sid].items = graph
+            return
+        for arg in args:
+            if arg.star == "*" and isinstance(arg.value, cst.Name):
+                state = env.get(LIST + arg.value.value)
+                if state is not None and state.clean:
+                    graph = graph.then(state.graph, self.conds)
+                    for ref in state.graph.nodes():
+                        self.b.use(ref, member_use(sid))
+                    continue
+            if arg.star or arg.keyword is not None:
+                graph = graph.then(Graph.single(UNKNOWN), self.conds)
+                self.expr(arg.value, C_ESCAPE, env)
+                continue
+            graph = graph.then(Graph.single(self.ref_of(arg.value)), self.conds)
+            self.expr(arg.value, Ctx("member", seq=sid), env)
+        self.b.facts.sites[sid].items = graph
+
+    def ordered_dict_items(self, args: Sequence[cst.Arg]) -> list[cst.BaseExpression] | None:
+        """``OrderedDict([("a", m), ...])`` or ``OrderedDict(a=m, ...)`` as the only argument."""
+        if len(args) != 1 or args[0].star or args[0].keyword is not None:
+            return None
+        call = args[0].value
+        if not isinstance(call, cst.Call):
+            return None
+        names = self.b.names(call.func)
+        if not names or not set(names) <= {"collections.OrderedDict", "typing.OrderedDict"}:
+            return None
+        if all(a.keyword is not None and not a.star for a in call.args):
+            return [a.value for a in call.args]
+        if len(call.args) == 1 and not call.args[0].star and call.args[0].keyword is None:
+            seq = call.args[0].value
+            if isinstance(seq, (cst.List, cst.Tuple)):
+                values = []
+                for el in seq.elements:
+                    pair = el.value
+                    if (
+                        isinstance(el, cst.StarredElement)
+                        or not isinstance(pair, cst.Tuple)
+                        or len(pair.elements) != 2
+                        or any(isinstance(e, cst.StarredElement) for e in pair.elements)
+                    ):
+                        return None
+                    values.append(pair.elements[1].value)
+                return values
+        return None
+
+    # -- lists of layers
+    def new_list(self, name: str, elements: Sequence[cst.BaseElement], env: Env) -> None:
+        lid = len(self.b.facts.list_elements)
+        self.b.facts.list_elements[lid] = set()
+        state = ListState(frozenset({lid}), EMPTY_GRAPH)
+        env[LIST + name] = self.extend_list(state, elements, env)
+
+    def extend_list(
+        self, state: ListState, elements: Sequence[cst.BaseElement], env: Env
+    ) -> ListState:
+        graph = state.graph
+        for el in elements:
+            if isinstance(el, cst.StarredElement):
+                ref: Ref = UNKNOWN
+                self.expr(el.value, C_ESCAPE, env)
+            else:
+                ref = self.ref_of(el.value)
+                lid = min(state.lids)
+                self.expr(el.value, Ctx("list", seq=lid), env)
+            for lid in state.lids:
+                self.b.facts.list_elements[lid].add(ref)
+            graph = graph.then(Graph.single(ref), self.conds)
+        return ListState(state.lids, graph, state.partial)
+
+    def escape_list(self, state: ListState) -> None:
+        self.b.facts.escaped_lists.update(state.lids)
+
+    def list_method(self, node: cst.Call, name: str, method: str, env: Env) -> bool:
+        """``layers.append(m)`` / ``extend([...])`` / ``insert(len(layers), m)``."""
+        state = env.get(LIST + name)
+        if state is None:
+            return False
+        args = node.args
+        plain = all(not a.star and a.keyword is None for a in args)
+        elements: list[cst.BaseElement] | None = None
+        if method == "append" and len(args) == 1 and plain:
+            elements = [cst.Element(args[0].value)]
+        elif method == "extend" and len(args) == 1 and plain:
+            if isinstance(args[0].value, (cst.List, cst.Tuple)):
+                elements = list(args[0].value.elements)
+        elif method == "insert" and len(args) == 2 and plain:
+            pos = args[0].value
+            if (
+                isinstance(pos, cst.Call)
+                and isinstance(pos.func, cst.Name)
+                and pos.func.value == "len"
+                and len(pos.args) == 1
+                and isinstance(pos.args[0].value, cst.Name)
+                and pos.args[0].value.value == name
+            ):
+                elements = [cst.Element(args[1].value)]
+        elif method in ("copy", "index", "count", "__len__"):
+            for arg in args:
+                self.expr(arg.value, C_ESCAPE, env)
+            if method == "copy":  # the copy can go anywhere: so can the items
+                self.escape_list(state)
+            return True
+        if elements is None:
+            self.escape_list(state)
+            for arg in args:
+                self.expr(arg.value, C_ESCAPE, env)
+            env[LIST + name] = ListState(state.lids, state.graph, True)
+            return True
+        env[LIST + name] = self.extend_list(state, elements, env)
+        return True

@@ -1,0 +1,229 @@
+"""What each scope binds, read before the scope is walked (pyflakes-style deferral).
+
+:func:`prescan` classifies the names one scope binds (simple ``name = expr``
+assignments, anything else, names nested scopes read); :func:`names_in` gives
+every identifier below a node, memoised per module in :data:`NAMES_MEMO`
+(``collect`` clears it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from convbnlint.cstwalk import walk
+
+
+@dataclass
+class ScopeInfo:
+    simple_rhs: dict[str, list[cst.BaseExpression]] = field(default_factory=dict)
+    complex_bound: set[str] = field(default_factory=set)
+    closure_names: set[str] = field(default_factory=set)
+
+
+def target_names(target: cst.BaseExpression) -> Iterator[str]:
+    if isinstance(target, cst.Name):
+        yield target.value
+    elif isinstance(target, (cst.Tuple, cst.List)):
+        for el in target.elements:
+            yield from target_names(el.value)
+    elif isinstance(target, cst.StarredElement):
+        yield from target_names(target.value)
+
+
+class NamesIn(cst.CSTVisitor):
+    """Collects the identifiers below one node; nested scopes come from the memo."""
+
+    def __init__(self, root: cst.CSTNode) -> None:
+        self.root = root
+        self.found: set[str] = set()
+
+    def visit_Attribute(self, n: cst.Attribute) -> bool:
+        walk(n.value, self)
+        return False
+
+    def visit_Arg(self, n: cst.Arg) -> bool:
+        walk(n.value, self)
+        return False
+
+    def visit_Name(self, n: cst.Name) -> None:
+        self.found.add(n.value)
+
+    def _scope(self, n: cst.CSTNode) -> bool:
+        if n is self.root:
+            return True
+        self.found.update(names_in(n))
+        return False
+
+    visit_FunctionDef = visit_ClassDef = visit_Lambda = _scope
+    visit_ListComp = visit_SetComp = visit_GeneratorExp = visit_DictComp = _scope
+
+
+# ``_names_in`` of every nested scope, computed once per module (``collect`` clears
+# it): prescans at each level of nesting would otherwise walk inner scopes again.
+NAMES_MEMO: dict[cst.CSTNode, frozenset[str]] = {}
+
+
+def names_in(node: cst.CSTNode) -> frozenset[str]:
+    """Every identifier read anywhere below ``node`` (attribute names excluded)."""
+    hit = NAMES_MEMO.get(node)
+    if hit is None:
+        visitor = NamesIn(node)
+        walk(node, visitor)
+        hit = NAMES_MEMO[node] = frozenset(visitor.found)
+    return hit
+
+
+def nested_bound(node: cst.CSTNode) -> set[str]:
+    """Names a nested scope binds itself (parameters, comprehension targets)."""
+    bound: set[str] = set()
+    if isinstance(node, (cst.FunctionDef, cst.Lambda)):
+        params = node.params
+        for p in (*params.posonly_params, *params.params, *params.kwonly_params):
+            bound.add(p.name.value)
+        for star in (params.star_arg, params.star_kwarg):
+            if isinstance(star, cst.Param):
+                bound.add(star.name.value)
+    if isinstance(node, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
+        comp: cst.CompFor | None = node.for_in
+        while comp is not None:
+            bound.update(target_names(comp.target))
+            comp = comp.inner_for_in
+    return bound
+
+
+NESTED = (
+    cst.FunctionDef,
+    cst.ClassDef,
+    cst.Lambda,
+    cst.ListComp,
+    cst.SetComp,
+    cst.GeneratorExp,
+    cst.DictComp,
+)
+
+
+def prescan(body: Sequence[cst.CSTNode], params: Iterable[str] = ()) -> ScopeInfo:
+    """Classify the names bound in one scope (not descending into nested scopes)."""
+    info = ScopeInfo()
+    info.complex_bound.update(params)
+
+    class _V(cst.CSTVisitor):
+        def _nested(self, node: cst.CSTNode) -> bool:
+            info.closure_names.update(names_in(node) - nested_bound(node))
+            return False
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            info.complex_bound.add(node.name.value)
+            for dec in node.decorators:
+                walk(dec, self)
+            return self._nested(node)
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+            info.complex_bound.add(node.name.value)
+            return self._nested(node)
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return self._nested(node)
+
+        def visit_ListComp(self, node: cst.ListComp) -> bool:
+            return self._nested(node)
+
+        def visit_SetComp(self, node: cst.SetComp) -> bool:
+            return self._nested(node)
+
+        def visit_GeneratorExp(self, node: cst.GeneratorExp) -> bool:
+            return self._nested(node)
+
+        def visit_DictComp(self, node: cst.DictComp) -> bool:
+            return self._nested(node)
+
+        def visit_Assign(self, node: cst.Assign) -> None:
+            for t in node.targets:
+                if isinstance(t.target, cst.Name):
+                    info.simple_rhs.setdefault(t.target.value, []).append(node.value)
+                else:
+                    info.complex_bound.update(target_names(t.target))
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            if isinstance(node.target, cst.Name) and node.value is not None:
+                info.simple_rhs.setdefault(node.target.value, []).append(node.value)
+            else:
+                info.complex_bound.update(target_names(node.target))
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            info.complex_bound.update(target_names(node.target))
+
+        def visit_For(self, node: cst.For) -> None:
+            info.complex_bound.update(target_names(node.target))
+
+        def visit_WithItem(self, node: cst.WithItem) -> None:
+            if node.asname is not None:
+                info.complex_bound.update(target_names(node.asname.name))
+
+        def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+            if node.name is not None:
+                info.complex_bound.update(target_names(node.name.name))
+
+        def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+            info.complex_bound.update(target_names(node.target))
+
+        def visit_Del(self, node: cst.Del) -> None:
+            info.complex_bound.update(target_names(node.target))
+
+        def visit_ImportAlias(self, node: cst.ImportAlias) -> None:
+            name = node.asname.name if node.asname else node.name
+            if isinstance(name, cst.Name):
+                info.complex_bound.add(name.value)
+            elif isinstance(name, cst.Attribute):
+                root: cst.BaseExpression = name
+                while isinstance(root, cst.Attribute):
+                    root = root.value
+                if isinstance(root, cst.Name):
+                    info.complex_bound.add(root.value)
+
+        def visit_Global(self, node: cst.Global) -> None:
+            for n in node.names:
+                info.complex_bound.add(n.name.value)
+                info.closure_names.add(n.name.value)
+
+        def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
+            for n in node.names:
+                info.complex_bound.add(n.name.value)
+                info.closure_names.add(n.name.value)
+
+        def visit_MatchAs(self, node: cst.MatchAs) -> None:
+            if node.name is not None:
+                info.complex_bound.add(node.name.value)
+
+        def visit_MatchStar(self, node: cst.MatchStar) -> None:
+            if node.name is not None:
+                info.complex_bound.add(node.name.value)
+
+    visitor = _V()
+    for stmt in body:
+        walk(stmt, visitor)
+    return info
+
+
+def returns(func: cst.FunctionDef) -> list[cst.Return]:
+    """The return statements of a function, not of the scopes nested in it."""
+    found: list[cst.Return] = []
+
+    class _V(cst.CSTVisitor):
+        def visit_Return(self, node: cst.Return) -> None:
+            found.append(node)
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return node is func
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+            return False
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+    walk(func, _V())
+    return found

@@ -1,0 +1,96 @@
+"""The scope walker: one :class:`Scope` per module, class body and function.
+
+It walks statements in order with an abstract environment (a small, flow-sensitive
+reaching-definitions pass) and records facts through its
+:class:`~convbnlint.facts.builder.FactBuilder`.  Its methods live by kind of node,
+as pyflakes' and Ruff's checkers do: statements (:mod:`.statements`), expressions
+(:mod:`.expressions`), calls (:mod:`.calls`) and containers and lists of layers
+(:mod:`.containers`); ``c_<Node>`` handles a compound statement of that type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from convbnlint.catalog import LayerSpec
+from convbnlint.facts.calls import Calls
+from convbnlint.facts.containers import Containers
+from convbnlint.facts.env import Env
+from convbnlint.facts.expressions import Expressions
+from convbnlint.facts.prescan import ScopeInfo
+from convbnlint.facts.statements import Statements
+from convbnlint.ir import ESCAPED, HolderRef
+
+if TYPE_CHECKING:
+    from convbnlint.facts.builder import FactBuilder
+
+
+class Scope(Statements, Expressions, Calls, Containers):
+    """Walks the statements of one scope (module, class body or function)."""
+
+    def __init__(
+        self,
+        builder: FactBuilder,
+        scope_id: int,
+        info: ScopeInfo,
+        self_name: str | None,
+        family: int | None,
+    ) -> None:
+        self.b = builder
+        self.scope_id = scope_id
+        self.info = info
+        self.self_name = self_name
+        self.family = family
+        self.holder_names = self._holder_names()
+        self.local_bound: set[str] = info.complex_bound | set(info.simple_rhs)
+        self.seq_site: int | None = None  # its super().__init__ container site
+        # In ``__init__`` of a Sequential subclass that keeps the container's forward:
+        # the catalogued container class it extends.
+        self.seq_spec: LayerSpec | None = None
+        self.seq_names: set[str] = set()
+        self.seq_broken = False
+        # Path condition: literals (scope, name, kind, positive) of enclosing ``if``s
+        # whose test is a parameter never rebound (``if batch_norm:``).
+        self.conds: frozenset = frozenset()
+        self.params: set[str] = set()
+        self.body: Sequence[cst.CSTNode] = ()
+        self._rebound: set[str] | None = None
+        self.loops: list[tuple[list[Env | None], list[Env | None]]] = []
+        self.nested_counter = [0]
+        # Module objects held in local names that nested scopes can see escape.
+        for name in self.holder_names & info.closure_names:
+            self.b.use(self.local(name), ESCAPED)
+
+    def _holder_names(self) -> set[str]:
+        names = set()
+        for name, rhss in self.info.simple_rhs.items():
+            if name in self.info.complex_bound:
+                continue
+            if any(self._is_catalog_call(r) for r in rhss):
+                names.add(name)
+        return names
+
+    def _is_catalog_call(self, node: cst.BaseExpression) -> bool:
+        return isinstance(node, cst.Call) and self.b.spec_of(node.func) is not None
+
+    def local(self, name: str) -> HolderRef:
+        return HolderRef(("local", self.scope_id, name))
+
+    def attr(self, name: str) -> HolderRef:
+        assert self.family is not None
+        return HolderRef(("attr", self.family, name))
+
+    def is_self(self, node: cst.BaseExpression) -> bool:
+        return (
+            self.self_name is not None
+            and isinstance(node, cst.Name)
+            and node.value == self.self_name
+        )
+
+    def self_attr(self, node: cst.BaseExpression) -> str | None:
+        if isinstance(node, cst.Attribute) and self.is_self(node.value):
+            return node.attr.value
+        return None
