@@ -22,6 +22,8 @@ EPILOG = """\b
 Other commands:
   convbnlint server      run the language server (LSP over stdio)
   convbnlint rule CODE   show a rule's documentation (--all: list rules)
+  convbnlint migrate OLD NEW --model MODULE:CALLABLE
+                         carry a checkpoint over to the fixed model (runs your code)
 A folder named like a command is linted as ./server or ./rule.
 """
 
@@ -456,4 +458,6 @@ def rule(code: str | None, show_all: bool) -> None:
         click.echo(page, nl=not page.endswith("\n"))
 
 
-SUBCOMMANDS: dict[str, click.Command] = {"server": server, "rule": rule}
+from convbnlint.migrate.command import migrate  # noqa: E402  (issue 10; torch loads lazily)
+
+SUBCOMMANDS: dict[str, click.Command] = {"server": server, "rule": rule, "migrate": migrate}
