@@ -24,8 +24,8 @@ class _Failure(Exception):
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("old", type=click.Path(dir_okay=False, path_type=Path))
-@click.argument("new", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
 @click.option(
     "--model",
     "model_ref",
@@ -173,11 +173,12 @@ def _import(name: str) -> Any:
         path = Path(name)
         if not path.is_file():
             raise _Failure(f"--model: {name}: no such file")
-        spec = importlib.util.spec_from_file_location(path.stem, path)
+        stem = path.stem if path.stem not in sys.modules else f"{path.stem}_{id(path)}"
+        spec = importlib.util.spec_from_file_location(stem, path)
         if spec is None or spec.loader is None:
             raise _Failure(f"--model: {name}: cannot be imported")
         module = importlib.util.module_from_spec(spec)
-        sys.modules.setdefault(path.stem, module)
+        sys.modules[stem] = module
         folder = str(path.resolve().parent)
         if folder not in sys.path:
             sys.path.insert(0, folder)
