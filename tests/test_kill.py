@@ -22,6 +22,41 @@ _spec.loader.exec_module(kill_test)
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "killpg"), reason="POSIX signals")
 
+_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+
+
+@pytest.fixture(autouse=True)
+def _default_signal_dispositions():  # type: ignore[no-untyped-def]
+    """The children of these tests get the default dispositions of SIGINT, SIGTERM
+    and SIGHUP, however the suite was launched.
+
+    Under ``nohup`` SIGHUP is ignored, and a job started with ``&`` by a shell
+    without job control ignores SIGINT; an ignored disposition is inherited through
+    ``exec``, so a child would shrug off the very signal the test sends.  A Python
+    handler is not inherited (``exec`` resets it to the default): while a test runs,
+    every one of these signals that this process ignores gets a do-nothing handler,
+    so this process still ignores it and its children do not.
+    """
+    saved = {}
+    for name in _SIGNALS:
+        sig = getattr(signal, name, None)
+        if sig is not None and signal.getsignal(sig) == signal.SIG_IGN:
+            saved[sig] = signal.signal(sig, lambda *_: None)
+    try:
+        yield
+    finally:
+        for sig, previous in saved.items():
+            signal.signal(sig, previous)
+
+
+# The scripts below also set their own dispositions, explicitly.
+_DISPOSITIONS = """
+import signal
+signal.signal(signal.SIGINT, signal.default_int_handler)
+signal.signal(signal.SIGTERM, signal.SIG_DFL)
+signal.signal(signal.SIGHUP, signal.SIG_DFL)
+"""
+
 GROUP_SIGNALS = tuple(s for s in kill_test.SIGNALS if s[1] == "group")
 
 
@@ -115,7 +150,7 @@ def test_sigterm_to_the_main_process_stops_the_workers(tmp_path: Path) -> None:
     assert stopped, "worker processes still running 10 s after SIGTERM"
 
 
-SIGNAL_IN_WRITE = """
+SIGNAL_IN_WRITE = _DISPOSITIONS + """
 import os, sys, time
 from pathlib import Path
 from convbnlint import runner, sourcefile
@@ -158,7 +193,7 @@ def test_a_worker_told_to_stop_finishes_its_write_first(tmp_path: Path) -> None:
     assert path.read_bytes() == b"new\n"
 
 
-FOREIGN_THREAD = """
+FOREIGN_THREAD = _DISPOSITIONS + """
 import os, signal, sys, threading, time
 from pathlib import Path
 from convbnlint import sourcefile
@@ -202,3 +237,20 @@ def test_a_signal_delivered_to_another_thread_waits_for_the_rename(
     assert res.returncode in (-getattr(signal, sig), 130), res.stderr
     assert [p.name for p in tmp_path.iterdir()] == ["m.py"]
     assert path.read_bytes() == b"new\n"
+
+
+def test_the_signal_tests_pass_with_inherited_ignored_signals(tmp_path: Path) -> None:
+    """What ``nohup pytest &`` does: SIGHUP and SIGINT ignored from the start."""
+
+    def ignore() -> None:
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    res = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         f"{__file__}::test_a_signal_delivered_to_another_thread_waits_for_the_rename",
+         f"{__file__}::test_a_worker_told_to_stop_finishes_its_write_first"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, preexec_fn=ignore,
+    )
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+    assert "4 passed" in res.stdout
