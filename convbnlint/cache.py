@@ -44,7 +44,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from convbnlint.types import Diagnostic, FileResult, Span
+from convbnlint.types import Applicability, Diagnostic, FileResult, Span
 
 try:  # the builtin module: ``hashlib`` would also load OpenSSL (~2 ms at start-up)
     from _blake2 import blake2b
@@ -61,7 +61,7 @@ _TAG = (
 )
 
 # A result as stored: [error or None, [[code, name, message, line, col, end_line,
-# end_col, fixable, fix_value], ...]]
+# end_col, fixable, fix_value, applicability, unsafe_reason, state_keys], ...]]
 Stored = list
 
 
@@ -135,6 +135,9 @@ def encode(result: FileResult) -> Stored:
                 d.span.end_column,
                 d.fixable,
                 d.fix_value,
+                int(d.applicability),
+                d.unsafe_reason,
+                list(d.state_keys),
             ]
             for d in result.diagnostics
         ],
@@ -154,6 +157,9 @@ def decode(path: str, stored: Stored) -> FileResult:
                 span=Span(r[3], r[4], r[5], r[6]),
                 fixable=r[7],
                 fix_value=r[8],
+                applicability=Applicability(r[9]),
+                unsafe_reason=r[10],
+                state_keys=tuple(r[11]),
             )
             for r in rows
         ],

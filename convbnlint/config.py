@@ -61,6 +61,12 @@ class Option:
 
 OPTIONS: tuple[Option, ...] = (
     Option("select", "list[str]", None, "Rule codes (or prefixes) to enable; default all."),
+    Option(
+        "extend-select",
+        "list[str]",
+        [],
+        "Rule codes (or prefixes) to enable on top of `select`.",
+    ),
     Option("ignore", "list[str]", [], "Rule codes (or prefixes) to disable."),
     Option(
         "exclude",
@@ -81,6 +87,27 @@ OPTIONS: tuple[Option, ...] = (
         True,
         "Skip files that `.gitignore` files ignore when walking folders.",
     ),
+    Option(
+        "force-exclude",
+        "bool",
+        False,
+        "Apply `exclude`/`extend-exclude` to files named on the command line too"
+        " (what pre-commit needs, as it names every file); `--force-exclude`.",
+    ),
+    Option(
+        "unsafe-fixes",
+        "bool",
+        False,
+        "Let `--fix`/`--diff` apply unsafe fixes too (those that may change what the"
+        " program does, e.g. when code reads the removed bias); `--unsafe-fixes`.",
+    ),
+    Option(
+        "output-format",
+        "str",
+        None,
+        "Default output format (`text`, `concise`, `json`, `json-lines`, `github`,"
+        " `gitlab`, `sarif`, `junit`); `--output-format` and `CONVBNLINT_OUTPUT_FORMAT` win.",
+    ),
 )
 
 
@@ -89,11 +116,22 @@ class Config:
     root: Path = field(default_factory=Path.cwd)
     source: Path | None = None  # the pyproject.toml it came from
     select: list[str] | None = None
+    extend_select: list[str] = field(default_factory=list)
     ignore: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=lambda: list(DEFAULT_EXCLUDE))
     extend_exclude: list[str] = field(default_factory=list)
     per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
     respect_gitignore: bool = True
+    force_exclude: bool = False
+    unsafe_fixes: bool = False
+    output_format: str | None = None
+
+    @property
+    def selected(self) -> list[str] | None:
+        """``select`` plus ``extend-select`` (None: every rule)."""
+        if self.select is None:
+            return None
+        return [*self.select, *(c for c in self.extend_select if c not in self.select)]
 
     @property
     def all_excludes(self) -> list[str]:
@@ -120,17 +158,64 @@ def _relative(path: Path, root: Path) -> str | None:
         return None
 
 
+def unknown_codes(codes: Sequence[str]) -> list[str]:
+    """The entries of ``codes`` that are neither a rule code nor a prefix of one."""
+    from convbnlint.rules import all_rules
+
+    known = all_rules()
+    return [c for c in codes if not c or not any(k.startswith(c) for k in known)]
+
+
+def _toml_error(path: Path, exc: Exception) -> ConfigError:
+    """``path:line:column: invalid TOML: reason`` (tomllib puts the place in the message)."""
+    import re
+
+    message = str(exc)
+    match = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
+    where = str(path)
+    if match:
+        where = f"{path}:{match.group(1)}:{match.group(2)}"
+        message = message[: match.start()]
+    else:
+        message = re.sub(r"\s*\(at end of document\)$", " (at the end of the file)", message)
+    return ConfigError(f"{where}: invalid TOML: {message}")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: cannot read: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _toml_error(path, exc) from None
+
+
 def find_pyproject(start: Path) -> Path | None:
+    """The nearest ``pyproject.toml`` with a ``[tool.convbnlint]`` table, from
+    ``start`` upwards.  One that cannot be read or is not valid TOML on the way
+    is an error: it may be the configuration the user meant."""
     start = start.resolve()
     for folder in (start, *start.parents):
         candidate = folder / "pyproject.toml"
         if candidate.is_file():
-            try:
-                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
-            except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
-                continue
-            if "convbnlint" in data.get("tool", {}):
+            data = _read_toml(candidate)
+            tool = data.get("tool", {})
+            if isinstance(tool, dict) and "convbnlint" in tool:
                 return candidate
+    return None
+
+
+def project_root(start: Path) -> Path | None:
+    """The nearest folder, from ``start`` upwards, that holds a ``pyproject.toml`` or
+    a ``.git`` (None when there is none)."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / "pyproject.toml").is_file() or (folder / ".git").exists():
+            return folder
     return None
 
 
@@ -139,27 +224,57 @@ def load(path: Path | None, start: Path | None = None) -> Config:
         path = find_pyproject(start or Path.cwd())
         if path is None:
             return Config(root=(start or Path.cwd()).resolve())
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    data = _read_toml(path)
     table = data.get("tool", {}).get("convbnlint", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.convbnlint] must be a table")
     config = Config(root=path.resolve().parent, source=path)
     known = {o.key: o for o in OPTIONS}
     for key, value in table.items():
         if key not in known:
             raise ConfigError(f"{path}: unknown option [tool.convbnlint] {key}")
         _check_type(path, known[key], value)
+        _check_codes(path, key, value)
+        if key == "output-format":
+            from convbnlint.report import ALIASES, FORMATS
+
+            if value not in FORMATS and value not in ALIASES:
+                raise ConfigError(
+                    f"{path}: [tool.convbnlint] output-format: unknown format {value!r}"
+                    f" (one of: {', '.join(FORMATS)})"
+                )
         setattr(config, key.replace("-", "_"), value)
     return config
+
+
+def _check_codes(path: Path, key: str, value: Any) -> None:
+    """Rule codes in the file are checked like those on the command line."""
+    if key in ("select", "extend-select", "ignore"):
+        groups = [(f"[tool.convbnlint] {key}", value)]
+    elif key == "per-file-ignores":
+        groups = [(f"[tool.convbnlint] per-file-ignores {pattern!r}", v) for pattern, v in value.items()]
+    else:
+        return
+    for where, codes in groups:
+        bad = unknown_codes(codes)
+        if bad:
+            raise ConfigError(
+                f"{path}: {where}: unknown rule code or prefix {bad[0]!r}"
+                f" (known: {', '.join(_known())})"
+            )
+
+
+def _known() -> list[str]:
+    from convbnlint.rules import all_rules
+
+    return sorted(all_rules())
 
 
 def _check_type(path: Path, option: Option, value: Any) -> None:
     ok = {
         "list[str]": isinstance(value, list) and all(isinstance(v, str) for v in value),
         "bool": isinstance(value, bool),
+        "str": isinstance(value, str),
         "dict[str, list[str]]": isinstance(value, dict)
         and all(
             isinstance(k, str) and isinstance(v, list) and all(isinstance(c, str) for c in v)
@@ -167,13 +282,23 @@ def _check_type(path: Path, option: Option, value: Any) -> None:
         ),
     }[option.kind]
     if not ok:
-        raise ConfigError(f"{path}: [tool.convbnlint] {option.key} must be {option.kind}")
+        kind = {
+            "list[str]": "a list of strings",
+            "bool": "true or false",
+            "str": "a string",
+            "dict[str, list[str]]": "a table of lists of strings",
+        }[option.kind]
+        raise ConfigError(
+            f"{path}: [tool.convbnlint] {option.key} must be {kind} ({option.kind}),"
+            f" not {value!r}"
+        )
 
 
 def merge_flags(
     config: Config,
     *,
     select: Sequence[str] | None = None,
+    extend_select: Sequence[str] | None = None,
     ignore: Sequence[str] | None = None,
     extend_exclude: Sequence[str] | None = None,
 ) -> Config:
@@ -181,7 +306,11 @@ def merge_flags(
     names = {f.name for f in fields(Config)}
     values = {n: getattr(config, n) for n in names}
     if select:
+        # Like Ruff: a --select on the command line starts the selection afresh.
         values["select"] = list(select)
+        values["extend_select"] = []
+    if extend_select:
+        values["extend_select"] = [*values["extend_select"], *extend_select]
     if ignore:
         values["ignore"] = [*config.ignore, *ignore]
     if extend_exclude:

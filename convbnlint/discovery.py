@@ -1,6 +1,8 @@
 """Paths on the command line -> the files to check.
 
-* A file named explicitly is always checked (whatever its name or excludes).
+* A file named explicitly is always checked (whatever its name or excludes),
+  unless ``force_exclude`` (Ruff's ``--force-exclude``, which pre-commit needs:
+  it names every file) applies ``exclude``/``extend-exclude`` to it too.
 * Folders are walked for ``*.py``, skipping ``exclude``/``extend-exclude``
   patterns and, unless disabled, whatever ``.gitignore`` files ignore.
 * Symlinked folders are not followed (so loops cannot trap the walk); symlinked
@@ -22,6 +24,49 @@ from convbnlint.config import Config
 class Missing:
     path: str
     reason: str
+
+
+@dataclass
+class Found:
+    """What :func:`discover` found: the files, the paths that are not there, and
+    the folders named on the command line that hold no file to check."""
+
+    files: list[Path]
+    missing: list[Missing]
+    empty: list[str]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        # ``files, missing = discover(...)`` keeps working.
+        return iter((self.files, self.missing))
+
+
+def is_excluded(path: Path, config: Config) -> bool:
+    """Whether ``exclude``/``extend-exclude`` match ``path`` or one of its folders.
+
+    Patterns are matched as when walking: by name, and by the path relative to
+    the configuration's root (a path outside the root only by name).
+    """
+    spec = _spec(config.all_excludes)
+    absolute = Path(os.path.abspath(path))
+    try:
+        parts = absolute.relative_to(Path(os.path.abspath(config.root))).parts
+        inside = True
+    except ValueError:  # outside the root: only the name can match
+        parts = (absolute.name,)
+        inside = False
+    try:
+        real = path.resolve()
+        real_parts = real.relative_to(config.root.resolve()).parts
+    except (ValueError, OSError):
+        real_parts = ()
+    for candidate, relative in ((parts, inside), (real_parts, True)):
+        for i, name in enumerate(candidate):
+            slash = "/" if i < len(candidate) - 1 else ""
+            if spec.match_file(name + slash):
+                return True
+            if relative and spec.match_file("/".join(candidate[: i + 1]) + slash):
+                return True
+    return False
 
 
 def _spec(patterns: Sequence[str]):  # type: ignore[no-untyped-def]
@@ -80,16 +125,24 @@ class _Ignores:
 
 
 def discover(
-    paths: Sequence[str], config: Config, extensions: tuple[str, ...] = (".py",)
-) -> tuple[list[Path], list[Missing]]:
+    paths: Sequence[str],
+    config: Config,
+    extensions: tuple[str, ...] = (".py",),
+    *,
+    force_exclude: bool = False,
+) -> Found:
     files: dict[Path, None] = {}
     missing: list[Missing] = []
+    empty: list[str] = []
     exclude = _LazySpec(config.all_excludes)  # pathspec only once a folder is walked
     ignores = _Ignores()
     for raw in paths:
         path = Path(raw)
         if path.is_symlink() and not path.exists():
-            missing.append(Missing(raw, "broken symbolic link"))
+            if not (force_exclude and is_excluded(path, config)):
+                missing.append(Missing(raw, "broken symbolic link"))
+            continue
+        if force_exclude and (path.is_file() or path.is_dir()) and is_excluded(path, config):
             continue
         if path.is_file():
             files.setdefault(path, None)
@@ -100,9 +153,13 @@ def discover(
         if not path.is_dir():
             missing.append(Missing(raw, "not a regular file or directory"))
             continue
+        walked = 0
         for found in _walk(path, config, exclude, ignores, extensions):
+            walked += 1
             files.setdefault(found, None)
-    return sorted(files, key=lambda p: p.as_posix()), missing
+        if walked == 0:
+            empty.append(raw)
+    return Found(sorted(files, key=lambda p: p.as_posix()), missing, empty)
 
 
 def _walk(  # type: ignore[no-untyped-def]

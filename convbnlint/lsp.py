@@ -74,18 +74,9 @@ def _doc_path(uri: str) -> Path | None:
 
 
 def _excluded(config: Any, path: Path) -> bool:
-    import pathspec
+    from convbnlint.discovery import is_excluded
 
-    spec = pathspec.GitIgnoreSpec.from_lines(config.all_excludes)
-    try:
-        parts = path.resolve().relative_to(config.root.resolve()).parts
-    except (ValueError, OSError):
-        parts = (path.name,)
-    for i in range(len(parts)):
-        slash = "/" if i < len(parts) - 1 else ""
-        if spec.match_file(parts[i] + slash) or spec.match_file("/".join(parts[: i + 1]) + slash):
-            return True
-    return False
+    return is_excluded(path, config)
 
 
 def settings_for(ls: Server, uri: str) -> Settings:
@@ -107,7 +98,8 @@ def settings_for(ls: Server, uri: str) -> Settings:
     if path is not None:
         ignore += config.ignores_for(path)
         excluded = _excluded(config, path)
-    select = tuple(config.select) if config.select is not None else None
+    selected = config.selected
+    select = tuple(selected) if selected is not None else None
     return Settings(select, tuple(ignore), excluded)
 
 

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from convbnlint.report import Location
-from convbnlint.report.edits import apply_all, fix_edits, key, line_starts
+from convbnlint.report.edits import TextEdit, apply_all, fix_edits, key, line_starts
 from convbnlint.types import FileResult, Span
 
 PLACEHOLDER = "__convbnlint_magic__"
@@ -381,7 +381,7 @@ def check_bytes(raw: bytes, path: str, options: Any) -> NotebookResult:
     result.diagnostics = [d for d in checked.diagnostics if _on_python_line(result, d.span)]
     if not (options.fix or options.diff):
         return result
-    fixable = [d for d in result.diagnostics if d.fixable]
+    fixable = [d for d in result.diagnostics if d.fix_applies(options.unsafe_fixes)]
     if not fixable:
         return result
     try:
@@ -393,7 +393,9 @@ def check_bytes(raw: bytes, path: str, options: Any) -> NotebookResult:
     result.new_raw = new_raw
     result.changed = changed
     result.fixed = len(fixable)
-    result.diagnostics = [d for d in result.diagnostics if not d.fixable]
+    result.applied = fixable
+    applied = {id(d) for d in fixable}
+    result.diagnostics = [d for d in result.diagnostics if id(d) not in applied]
     return result
 
 
@@ -417,8 +419,15 @@ def _fix(
         raise NotebookError("a finding's fix could not be computed on its own")
     if apply_all(parsed.virtual, list(edits.values())) != whole.new_source:
         raise NotebookError("per-cell edits disagree with the whole-notebook fix")
+    return edit_cells(parsed, list(edits.values()))
+
+
+def edit_cells(parsed: _Parsed, edits: list[TextEdit]) -> tuple[bytes, dict[int, tuple[str, str]]]:
+    """The notebook file with ``edits`` (on the virtual module) made to its cells'
+    sources, and ``{cell number: (old source, new source)}``; verified (only those
+    sources changed).  An edit may not cross a cell or touch an IPython line."""
     per_cell: dict[int, list[Any]] = {}
-    for edit in edits.values():
+    for edit in edits:
         vline = edit.start_line + 1
         cell = next(
             (c for c in parsed.cells if c.first_line <= vline < c.first_line + c.n_lines), None
@@ -536,6 +545,7 @@ def check_path(path: Path, options: Any, ignore_extra: tuple[str, ...] = ()) -> 
             again = check_bytes(raw, str(path), dataclasses.replace(opts, fix=False))
             result.diagnostics = again.diagnostics
             result.fixed = 0
+            result.applied = []
             result.new_raw = None
             result.changed = {}
     return result

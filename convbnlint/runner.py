@@ -49,6 +49,8 @@ class Options:
     ignore: tuple[str, ...] = ()
     fix: bool = False
     diff: bool = False
+    # With fix/diff: also apply unsafe fixes (``Diagnostic.fix_applies``).
+    unsafe_fixes: bool = False
     # False: every stage off (prefilter, call shapes, blocks); for debugging.
     use_prefilter: bool = True
     keep_source: bool = False
@@ -88,7 +90,7 @@ def check_text(text: str, path: str, options: Options) -> FileResult:
     result.diagnostics = checked.diagnostics
     if options.keep_source or (result.diagnostics and not (options.fix or options.diff)):
         result.source = text
-    fixable = [d for d in checked.diagnostics if d.fixable]
+    fixable = [d for d in checked.diagnostics if d.fix_applies(options.unsafe_fixes)]
     if (options.fix or options.diff) and fixable:
         from convbnlint.fix import UnsafeFixError, apply_fixes
 
@@ -106,7 +108,9 @@ def check_text(text: str, path: str, options: Options) -> FileResult:
         result.source = text
         result.new_source = new
         result.fixed = len(fixable)
-        result.diagnostics = [d for d in checked.diagnostics if not d.fixable]
+        result.applied = fixable
+        applied = {id(d) for d in fixable}
+        result.diagnostics = [d for d in checked.diagnostics if id(d) not in applied]
     return result
 
 
@@ -130,6 +134,7 @@ def _check_file(path: Path, opts: Options) -> tuple[FileResult, bytes | None]:
             result.error = str(exc)
             result.diagnostics = []
             result.fixed = 0
+            result.applied = []
             # Report the findings that were not written as still present.
             again = check_text(source.text, str(path), replace(opts, fix=False))
             result.diagnostics = again.diagnostics
@@ -350,7 +355,7 @@ def _from_cache(path: str, stored: list, content: str, options: Options) -> File
     result = decode(path, stored)
     if options.fix or options.diff:
         # Anything fixable is fixed from freshly read and checked bytes.
-        return None if any(d.fixable for d in result.diagnostics) else result
+        return None if any(d.fix_applies(options.unsafe_fixes) for d in result.diagnostics) else result
     if options.keep_source or result.diagnostics:
         # Reports show the code: read it, and make sure it is what was checked.
         from convbnlint import sourcefile

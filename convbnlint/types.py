@@ -82,5 +82,7 @@ class FileResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     error: str | None = None  # set when the file could not be read/parsed/fixed
     fixed: int = 0  # findings removed by --fix
+    # The findings whose fix was applied (written by --fix, shown by --diff).
+    applied: list[Diagnostic] = field(default_factory=list)
     new_source: str | None = None  # fixed text, when a fix was computed
     source: str | None = None  # original text, kept for code frames and diffs

@@ -78,7 +78,16 @@ def test_json_shape(project: Path) -> None:
         "code": "CBL001",
         "name": "conv-bias-before-norm",
         "message": "Conv2d bias is cancelled by the following BatchNorm2d; pass bias=False",
+        "severity": "warning",
         "fixable": True,
+        "fixed": False,
+        "fix": {
+            "applicability": "safe",
+            "message": "Pass bias=False",
+            "applies": True,
+            "unsafe_reason": None,
+            "state_keys": [],
+        },
     }
 
 
@@ -194,7 +203,7 @@ def test_config_ignore_and_per_file_ignores(project: Path) -> None:
 
 
 def test_config_flags_win(project: Path) -> None:
-    (project / "pyproject.toml").write_text('[tool.convbnlint]\nselect = ["CBL9"]\n')
+    (project / "pyproject.toml").write_text('[tool.convbnlint]\nselect = ["CBL002"]\n')
     assert run(["pkg"], cwd=project).returncode == 0
     assert run(["--select", "CBL001", "pkg"], cwd=project).returncode == 1
 

@@ -300,11 +300,12 @@ def test_notebook_in_machine_formats(notebook: Path) -> None:
     assert gh.stdout.splitlines()[0] == (
         "::warning file=train.ipynb,title=CBL001::cell 3, line 2, column 5: "
         "Conv2d bias is cancelled by the following BatchNorm2d; pass bias=False"
+        "%0A  help: Pass bias=False (fixable with --fix)"
     )
     sarif = json.loads(run(["--format", "sarif", notebook.name], cwd=notebook.parent).stdout)
     from tests.test_formats import _validate
 
     _validate(sarif)
     result = sarif["runs"][0]["results"][0]
-    assert result["properties"] == {"cell": 3}
+    assert result["properties"] == {"cell": 3, "fix": {"applicability": "safe", "applies": True}}
     assert "region" not in result["locations"][0]["physicalLocation"]

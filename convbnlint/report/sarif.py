@@ -1,8 +1,11 @@
 """``--format sarif``: SARIF 2.1.0 for GitHub code scanning and other viewers.
 
-One run: the tool (name, version, every rule with its help page and URL), one
+One run: the tool (name, version, every rule with its help page; its URL only
+when ``CONVBNLINT_DOCS_URL`` names where the documentation is published), one
 result per finding with its region and, for fixable findings, the fix as a
-replacement, and an invocation that records files that could not be checked.
+replacement whose ``properties`` give its ``applicability`` (``safe``,
+``unsafe``, ``display-only``), whether this run's ``--fix`` applies it and why
+it is unsafe, and an invocation that records files that could not be checked.
 Columns count Unicode code points (``columnKind``), like the other formats.
 Paths relative to the working directory are given relative to ``%SRCROOT%``.
 """
@@ -17,7 +20,15 @@ from typing import IO, Any
 from urllib.parse import quote
 
 from convbnlint import __version__
-from convbnlint.report import DOCS_URL, ReportOptions, locate, rule_url
+from convbnlint.report import (
+    ReportOptions,
+    applicability,
+    docs_url,
+    file_error,
+    fix_title,
+    locate,
+    rule_url,
+)
 from convbnlint.types import FileResult
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -51,10 +62,12 @@ def _rules() -> list[dict[str, Any]]:
             "name": rule.name,
             "shortDescription": {"text": rule.summary},
             "fullDescription": {"text": rule.summary},
-            "helpUri": rule_url(code),
             "defaultConfiguration": {"level": "warning"},
             "properties": {"fixable": rule.fixable, "tags": ["pytorch", "performance"]},
         }
+        url = rule_url(code)
+        if url is not None:
+            entry["helpUri"] = url
         page = markdown(code)
         if page is not None:
             entry["help"] = {"text": page, "markdown": page}
@@ -76,7 +89,7 @@ def _source(result: FileResult) -> str | None:
 def _fixes(result: FileResult) -> dict[Any, Any]:
     from convbnlint.report.edits import fix_edits
 
-    wanted = [d for d in result.diagnostics if d.fixable]
+    wanted = [d for d in result.diagnostics if d.fixable]  # every applicability
     if not wanted or getattr(result, "locate", None) is not None:
         return {}  # nothing to fix, or a notebook (edits are cell-relative)
     source = _source(result)
@@ -85,11 +98,8 @@ def _fixes(result: FileResult) -> dict[Any, Any]:
     return fix_edits(source, wanted)
 
 
-def _fix_value(d: object) -> str:
-    return str(getattr(d, "fix_value", None) or "False")
-
-
-def as_sarif(results: Sequence[FileResult]) -> dict[str, Any]:
+def as_sarif(results: Sequence[FileResult], options: ReportOptions | None = None) -> dict[str, Any]:
+    unsafe_fixes = options.unsafe_fixes if options is not None else False
     from convbnlint.report.edits import key
 
     rules = _rules()
@@ -97,18 +107,22 @@ def as_sarif(results: Sequence[FileResult]) -> dict[str, Any]:
     out_results: list[dict[str, Any]] = []
     notifications: list[dict[str, Any]] = []
     for result in results:
-        if result.error:
+        error = file_error(result)
+        if error is not None:
+            physical: dict[str, Any] = {"artifactLocation": _location(result.path)}
+            if error.line is not None and error.cell is None:
+                physical["region"] = {"startLine": error.line, "startColumn": error.column}
             notifications.append(
                 {
                     "level": "error",
                     "message": {"text": f"{result.path}: {result.error}"},
-                    "locations": [{"physicalLocation": {"artifactLocation": _location(result.path)}}],
+                    "locations": [{"physicalLocation": physical}],
                 }
             )
         edits = _fixes(result)
         for d in result.diagnostics:
             loc = locate(result, d)
-            physical: dict[str, Any] = {"artifactLocation": _location(result.path)}
+            physical = {"artifactLocation": _location(result.path)}
             message = d.message
             if loc.cell is None:
                 physical["region"] = {
@@ -127,13 +141,26 @@ def as_sarif(results: Sequence[FileResult]) -> dict[str, Any]:
             }
             if d.code in index:
                 item["ruleIndex"] = index[d.code]
+            properties: dict[str, Any] = {}
             if loc.cell is not None:
-                item["properties"] = {"cell": loc.cell}
+                properties["cell"] = loc.cell
+            kind = applicability(d)
+            fix_properties: dict[str, Any] = {}
+            if kind is not None:
+                fix_properties = {"applicability": kind, "applies": d.fix_applies(unsafe_fixes)}
+                if d.unsafe_reason and kind == "unsafe":
+                    fix_properties["unsafeReason"] = d.unsafe_reason
+                if d.state_keys:
+                    fix_properties["stateKeys"] = list(d.state_keys)
+                properties["fix"] = fix_properties
+            if properties:
+                item["properties"] = properties
             edit = edits.get(key(d))
             if edit is not None:
                 item["fixes"] = [
                     {
-                        "description": {"text": f"Pass bias={_fix_value(d)}"},
+                        "description": {"text": fix_title(d)},
+                        "properties": fix_properties,
                         "artifactChanges": [
                             {
                                 "artifactLocation": _location(result.path),
@@ -156,20 +183,21 @@ def as_sarif(results: Sequence[FileResult]) -> dict[str, Any]:
     invocation: dict[str, Any] = {"executionSuccessful": not notifications}
     if notifications:
         invocation["toolExecutionNotifications"] = notifications
+    driver: dict[str, Any] = {
+        "name": "convbnlint",
+        "version": __version__,
+        "semanticVersion": __version__,
+        "rules": rules,
+    }
+    base = docs_url()
+    if base is not None:
+        driver["informationUri"] = base
     return {
         "$schema": SCHEMA,
         "version": "2.1.0",
         "runs": [
             {
-                "tool": {
-                    "driver": {
-                        "name": "convbnlint",
-                        "version": __version__,
-                        "semanticVersion": __version__,
-                        "informationUri": DOCS_URL,
-                        "rules": rules,
-                    }
-                },
+                "tool": {"driver": driver},
                 "originalUriBaseIds": {"%SRCROOT%": {"uri": Path.cwd().as_uri() + "/"}},
                 "columnKind": "unicodeCodePoints",
                 "invocations": [invocation],
@@ -180,5 +208,5 @@ def as_sarif(results: Sequence[FileResult]) -> dict[str, Any]:
 
 
 def report(results: Sequence[FileResult], out: IO[str], options: ReportOptions) -> None:
-    json.dump(as_sarif(results), out, indent=2, ensure_ascii=False)
+    json.dump(as_sarif(results, options), out, indent=2, ensure_ascii=False)
     out.write("\n")
