@@ -2,12 +2,24 @@
 
 * Diagnostics are published when a Python document is opened, changed (from the
   unsaved buffer: nothing is read from disk but the configuration) and saved,
-  and cleared when it is closed.  A buffer that does not parse has none.
-* Code actions: per finding, a quick fix (``bias=False``, preferred) and one that
-  adds ``# noqa: CBL001`` to the line; and the source action
-  ``source.fixAll.convbnlint`` that applies every fix in the document (use it
-  from "fix on save").  Every edit comes from the verified fixer and is sent
-  as the smallest text edit, in the position encoding the client negotiated.
+  and cleared when it is closed.
+* A buffer that does not parse (mid-typing) gets one error diagnostic at the
+  syntax error, and keeps the findings of the last version that parsed on the
+  lines that have not changed since (their positions follow the lines that
+  moved); a finding on an edited line is dropped.  No fix is offered until the
+  buffer parses again (a fix is verified against the parsed file).
+* Each diagnostic's ``data`` carries the rule name and the fix: whether there is
+  one, its applicability (``safe``/``unsafe``/``display-only``), why it is
+  unsafe and the ``state_dict`` entries it removes.  Hovering a finding shows
+  its rule's page (shipped with the package); ``codeDescription`` links to the
+  rule online only when ``CONVBNLINT_DOCS_URL`` says where the site is.
+* Code actions: per finding, a quick fix (``bias=False``, preferred when safe;
+  an unsafe fix is a separate action labelled as unsafe, with its reason, and
+  never preferred) and one that adds ``# noqa: CBL001`` to the line; and the
+  source action ``source.fixAll.convbnlint`` that applies every *safe* fix in
+  the document (use it from "fix on save").  Every edit comes from the verified
+  fixer and is sent as the smallest text edit, in the position encoding the
+  client negotiated.
 * Configuration: ``[tool.convbnlint]`` from the nearest ``pyproject.toml`` above
   the document, read again on every check, so edits to it apply at once:
   ``select``, ``ignore``, ``per-file-ignores``; files the configuration
@@ -19,6 +31,7 @@ from __future__ import annotations
 import ast
 import logging
 import re
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +40,9 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from convbnlint import __version__
-from convbnlint.report import rule_url
+from convbnlint.report import FileError, applicability, file_error, fix_title, rule_url
 from convbnlint.report.edits import TextEdit, fix_edits, key, minimal_edit
-from convbnlint.types import Diagnostic
+from convbnlint.types import Applicability, Diagnostic
 
 SOURCE = "convbnlint"
 FIX_ALL = "source.fixAll.convbnlint"
@@ -44,6 +57,12 @@ class Server(LanguageServer):
             "convbnlint", __version__, text_document_sync_kind=T.TextDocumentSyncKind.Incremental
         )
         self.reported_config_errors: set[str] = set()
+        # uri -> (text, findings) of the last version that parsed.
+        self.last_good: dict[str, tuple[str, list[Diagnostic]]] = {}
+        # uri -> (version, result) of the last check: hovers and code actions on
+        # an unchanged buffer reuse it (publishing always checks afresh, as the
+        # configuration may have changed).
+        self.checked: dict[str, tuple[int | None, Checked]] = {}
 
 
 # -- settings ------------------------------------------------------------------
@@ -149,42 +168,155 @@ def _is_python(ls: Server, uri: str) -> bool:
 # -- checking ------------------------------------------------------------------
 
 
-def _check(ls: Server, uri: str) -> tuple[str, Settings, list[Diagnostic]]:
+@dataclass
+class Checked:
+    text: str
+    settings: Settings
+    diagnostics: list[Diagnostic]  # findings in ``text`` (kept ones when it does not parse)
+    error: FileError | None = None  # the buffer could not be checked (a syntax error)
+
+    @property
+    def parses(self) -> bool:
+        return self.error is None
+
+
+def _check(ls: Server, uri: str, *, fresh: bool = False) -> Checked:
+    doc = ls.workspace.get_text_document(uri)
+    cached = ls.checked.get(uri)
+    if not fresh and cached is not None and cached[0] == doc.version and cached[1].text == doc.source:
+        return cached[1]
+    checked = _check_now(ls, uri)
+    ls.checked[uri] = (doc.version, checked)
+    return checked
+
+
+def _check_now(ls: Server, uri: str) -> Checked:
     from convbnlint.runner import check_text
 
     doc = ls.workspace.get_text_document(uri)
     text = doc.source
     settings = settings_for(ls, uri)
     if settings.excluded or not _is_python(ls, uri):
-        return text, settings, []
+        return Checked(text, settings, [])
     path = _doc_path(uri)
     result = check_text(text, path.as_posix() if path else uri, settings.options())
     if result.error:
         log.info("%s: %s", uri, result.error)
-    return text, settings, result.diagnostics
+        error = file_error(result)
+        kept: list[Diagnostic] = []
+        previous = ls.last_good.get(uri)
+        if previous is not None:
+            kept = carry_over(previous[0], text, previous[1])
+        return Checked(text, settings, kept, error)
+    ls.last_good[uri] = (text, result.diagnostics)
+    return Checked(text, settings, result.diagnostics)
+
+
+def carry_over(old: str, new: str, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """The findings of ``old`` whose lines are unchanged in ``new``, moved to where
+    those lines are now (a finding on a changed line is dropped)."""
+    import difflib
+
+    from convbnlint.types import Span
+
+    old_lines, new_lines = _NEWLINE.split(old), _NEWLINE.split(new)
+    moved: dict[int, int] = {}  # 1-based old line -> new line
+    matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
+    for block in matcher.get_matching_blocks():
+        for k in range(block.size):
+            moved[block.a + k + 1] = block.b + k + 1
+    out = []
+    for d in diagnostics:
+        s = d.span
+        lines = range(s.line, s.end_line + 1)
+        if all(n in moved for n in lines) and moved[s.end_line] - moved[s.line] == s.end_line - s.line:
+            shift = moved[s.line] - s.line
+            span = Span(s.line + shift, s.column, s.end_line + shift, s.end_column)
+            out.append(replace(d, span=span))
+    return out
 
 
 def _to_lsp(lines: _Lines, d: Diagnostic) -> T.Diagnostic:
+    url = rule_url(d.code)
     return T.Diagnostic(
         range=lines.span_range(d),
         message=d.message,
         severity=T.DiagnosticSeverity.Warning,
         code=d.code,
-        code_description=T.CodeDescription(href=rule_url(d.code)),
+        code_description=T.CodeDescription(href=url) if url else None,
         source=SOURCE,
-        data={"fixable": d.fixable, "name": d.name},
+        data={
+            "name": d.name,
+            "fixable": d.fixable,
+            "fix": {
+                "title": fix_title(d),
+                "applicability": applicability(d),
+                "unsafe_reason": d.unsafe_reason,
+                "state_keys": list(d.state_keys),
+            }
+            if d.fixable
+            else None,
+        },
+    )
+
+
+def _error_to_lsp(lines: _Lines, error: FileError) -> T.Diagnostic:
+    if error.line is not None:
+        start = lines.position(error.line - 1, (error.column or 1) - 1)
+        end = lines.position(error.line - 1, len(lines.lines[error.line - 1]) if error.line - 1 < len(lines.lines) else 0)
+        if (end.line, end.character) <= (start.line, start.character):
+            end = start
+    else:
+        start = end = T.Position(line=0, character=0)
+    return T.Diagnostic(
+        range=T.Range(start=start, end=end),
+        message=f"{error.message} (convbnlint keeps the findings of the last version that parsed"
+        " on the lines that have not changed)",
+        severity=T.DiagnosticSeverity.Error,
+        code="syntax-error" if error.message.startswith("syntax error") else "file-error",
+        source=SOURCE,
     )
 
 
 def publish(ls: Server, uri: str) -> None:
     doc = ls.workspace.get_text_document(uri)
-    text, _, diagnostics = _check(ls, uri)
-    lines = _Lines(ls, uri, text)
+    checked = _check(ls, uri, fresh=True)
+    lines = _Lines(ls, uri, checked.text)
+    out = [_to_lsp(lines, d) for d in checked.diagnostics]
+    if checked.error is not None:
+        out.insert(0, _error_to_lsp(lines, checked.error))
     ls.text_document_publish_diagnostics(
-        T.PublishDiagnosticsParams(
-            uri=uri, version=doc.version, diagnostics=[_to_lsp(lines, d) for d in diagnostics]
-        )
+        T.PublishDiagnosticsParams(uri=uri, version=doc.version, diagnostics=out)
     )
+
+
+def hover(ls: Server, params: T.HoverParams) -> T.Hover | None:
+    """The rule's page (shipped with the package) for the finding under the cursor."""
+    from convbnlint.report.ruledoc import markdown
+
+    uri = params.text_document.uri
+    checked = _check(ls, uri)
+    lines = _Lines(ls, uri, checked.text)
+    pos = params.position
+    for d in checked.diagnostics:
+        rng = lines.span_range(d)
+        if (rng.start.line, rng.start.character) <= (pos.line, pos.character) <= (
+            rng.end.line,
+            rng.end.character,
+        ):
+            head = f"**{d.code}** `{d.name}`: {d.message}"
+            if d.fixable:
+                kind = applicability(d)
+                head += f"\n\nFix: {fix_title(d)} ({kind}"
+                if kind == "unsafe" and d.unsafe_reason:
+                    head += f": {d.unsafe_reason}"
+                head += ")"
+            page = markdown(d.code) or ""
+            return T.Hover(
+                contents=T.MarkupContent(kind=T.MarkupKind.Markdown, value=f"{head}\n\n---\n\n{page}"),
+                range=rng,
+            )
+    return None
 
 
 # -- code actions ----------------------------------------------------------------
@@ -220,32 +352,20 @@ def _workspace_edit(ls: Server, uri: str, edits: list[T.TextEdit]) -> T.Workspac
 
 def _noqa_edit(text: str, d: Diagnostic, settings: Settings) -> TextEdit | None:
     """Add ``# noqa: CODE`` to the line of ``d`` (or the code to its noqa list),
-    only if that suppresses ``d`` and changes nothing but a comment."""
-    from convbnlint.engine import _NOQA
-    from convbnlint.report.edits import line_starts
-    from convbnlint.runner import check_text
+    only if that suppresses ``d`` and changes nothing but a comment
+    (:mod:`convbnlint.noqa`, as ``--add-noqa`` does)."""
+    from convbnlint.noqa import NoqaError, add_to_text, line_edit
 
-    starts = line_starts(text)
-    line0 = d.span.line - 1
-    line = _NEWLINE.split(text)[line0]
-    match = _NOQA.search(line)
-    if match is not None and match.group("codes"):
-        col, insert = match.end("codes"), f", {d.code}"
-    elif match is None:
-        col, insert = len(line.rstrip(" \t")), f"  # noqa: {d.code}"
-    else:
+    edit = line_edit(text, d.span.line - 1, [d.code])
+    if edit is None:
         return None
-    offset = starts[line0] + col
-    new = text[:offset] + insert + text[offset:]
     try:
-        if ast.dump(ast.parse(text)) != ast.dump(ast.parse(new)):
-            return None
-    except (SyntaxError, ValueError, RecursionError):
+        new, added, refused = add_to_text(text, "<noqa>", settings.options(), only=[d])
+    except NoqaError:
         return None
-    again = check_text(new, "<noqa>", settings.options())
-    if again.error or any(key(x) == key(d) for x in again.diagnostics):
+    if added != 1 or refused or new != edit.apply(text):
         return None
-    return TextEdit(offset, offset, insert, line0, col, line0, col)
+    return edit
 
 
 def _overlaps(a: T.Range, b: T.Range) -> bool:
@@ -262,8 +382,9 @@ def code_actions(ls: Server, params: T.CodeActionParams) -> list[T.CodeAction]:
     want_all = _wanted(only, FIX_ALL)
     if not (want_quick or want_all):
         return []
-    text, settings, diagnostics = _check(ls, uri)
-    if not diagnostics:
+    checked = _check(ls, uri)
+    text, settings, diagnostics = checked.text, checked.settings, checked.diagnostics
+    if not diagnostics or not checked.parses:  # fixes are verified on a parsed file
         return []
     lines = _Lines(ls, uri, text)
     actions: list[T.CodeAction] = []
@@ -274,17 +395,24 @@ def code_actions(ls: Server, params: T.CodeActionParams) -> list[T.CodeAction]:
             lsp_diag = _to_lsp(lines, d)
             edit = edits.get(key(d))
             if edit is not None:
-                actions.append(
-                    T.CodeAction(
-                        title=f"Fix {d.code}: pass bias={getattr(d, 'fix_value', None) or 'False'}",
-                        kind=T.CodeActionKind.QuickFix,
-                        diagnostics=[lsp_diag],
-                        is_preferred=True,
-                        edit=_workspace_edit(
-                            ls, uri, [T.TextEdit(range=lines.edit_range(edit), new_text=edit.new_text)]
-                        ),
+                safe = d.applicability == Applicability.SAFE
+                title = f"Fix {d.code}: pass bias={d.fix_value or 'False'}"
+                if d.applicability == Applicability.UNSAFE:
+                    title += f" (unsafe fix: {d.unsafe_reason or 'it may change what the program does'})"
+                if safe or d.applicability == Applicability.UNSAFE:
+                    actions.append(
+                        T.CodeAction(
+                            title=title,
+                            kind=T.CodeActionKind.QuickFix,
+                            diagnostics=[lsp_diag],
+                            is_preferred=safe,
+                            edit=_workspace_edit(
+                                ls,
+                                uri,
+                                [T.TextEdit(range=lines.edit_range(edit), new_text=edit.new_text)],
+                            ),
+                        )
                     )
-                )
             noqa = _noqa_edit(text, d, settings)
             if noqa is not None:
                 actions.append(
@@ -297,17 +425,20 @@ def code_actions(ls: Server, params: T.CodeActionParams) -> list[T.CodeAction]:
                         ),
                     )
                 )
-    if want_all and any(d.fixable for d in diagnostics):
+    safe_fixes = [d for d in diagnostics if d.fix_applies(False)]
+    if want_all and safe_fixes:
         from convbnlint.runner import check_text
 
+        # Safe fixes only (Options.unsafe_fixes is False): an unsafe fix is never
+        # applied on save; it is offered on its own, labelled.
         fixed = check_text(text, "<fix-all>", settings.options(fix=True))
         edit = minimal_edit(text, fixed.new_source) if fixed.new_source and not fixed.error else None
         if edit is not None:
             actions.append(
                 T.CodeAction(
-                    title="convbnlint: fix all auto-fixable problems",
+                    title="convbnlint: fix all auto-fixable problems (safe fixes)",
                     kind=FIX_ALL,
-                    diagnostics=[_to_lsp(lines, d) for d in diagnostics if d.fixable],
+                    diagnostics=[_to_lsp(lines, d) for d in safe_fixes],
                     edit=_workspace_edit(
                         ls, uri, [T.TextEdit(range=lines.edit_range(edit), new_text=edit.new_text)]
                     ),
@@ -336,6 +467,8 @@ def create_server() -> Server:
 
     @server.feature(T.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: Server, params: T.DidCloseTextDocumentParams) -> None:
+        ls.last_good.pop(params.text_document.uri, None)
+        ls.checked.pop(params.text_document.uri, None)
         ls.text_document_publish_diagnostics(
             T.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[])
         )
@@ -354,6 +487,10 @@ def create_server() -> Server:
     )
     def code_action(ls: Server, params: T.CodeActionParams) -> list[T.CodeAction]:
         return code_actions(ls, params)
+
+    @server.feature(T.TEXT_DOCUMENT_HOVER)
+    def on_hover(ls: Server, params: T.HoverParams) -> T.Hover | None:
+        return hover(ls, params)
 
     return server
 

@@ -95,15 +95,22 @@ def _verify(before: Sequence[Diagnostic], after: Sequence[Diagnostic], suppresse
         raise NoqaError("checking the new text does not give the expected findings; nothing written")
 
 
-def add_to_text(text: str, path: str, options: Any) -> tuple[str, int, list[tuple[Diagnostic, str]]]:
-    """``(new_text, comments added, refused findings)`` for one Python text."""
+def add_to_text(
+    text: str, path: str, options: Any, only: Sequence[Diagnostic] | None = None
+) -> tuple[str, int, list[tuple[Diagnostic, str]]]:
+    """``(new_text, comments added, refused findings)`` for one Python text (for
+    every finding, or those of ``only``, matched by code and span)."""
     from convbnlint import runner
 
     plain = dataclasses.replace(options, fix=False, diff=False)
     checked = runner.check_text(text, path, plain)
     if checked.error:
         raise NoqaError(checked.error)
-    edits, refused = plan(text, checked.diagnostics)
+    wanted = checked.diagnostics
+    if only is not None:
+        keys = {key(d) for d in only}
+        wanted = [d for d in wanted if key(d) in keys]
+    edits, refused = plan(text, wanted)
     if not edits:
         return text, 0, refused
     new = apply_all(text, edits)
@@ -111,7 +118,7 @@ def add_to_text(text: str, path: str, options: Any) -> tuple[str, int, list[tupl
     if again.error:
         raise NoqaError(f"the new text does not check: {again.error}")
     refused_ids = {id(d) for d, _ in refused}
-    _verify(checked.diagnostics, again.diagnostics, [d for d in checked.diagnostics if id(d) not in refused_ids])
+    _verify(checked.diagnostics, again.diagnostics, [d for d in wanted if id(d) not in refused_ids])
     return new, len(edits), refused
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import textwrap
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -24,7 +25,7 @@ from lsprotocol import types as T  # noqa: E402
 from pytest_lsp import LanguageClient, client_capabilities, make_test_lsp_client  # noqa: E402
 
 from convbnlint import fix_source  # noqa: E402
-from tests.util import convbnlint_cmd, run  # noqa: E402
+from tests.util import APPLICABILITY_ENV, convbnlint_cmd, run  # noqa: E402
 
 TIMEOUT = 30
 
@@ -53,10 +54,14 @@ BAD = textwrap.dedent(
 
 @contextlib.asynccontextmanager
 async def session(
-    root: Path, editor: str = "visual-studio-code", encodings: list[str] | None = None
+    root: Path,
+    editor: str = "visual-studio-code",
+    encodings: list[str] | None = None,
+    env: dict[str, str] | None = None,
 ) -> AsyncIterator[LanguageClient]:
     client = make_test_lsp_client()
-    await client.start_io(*convbnlint_cmd(), "server")
+    server_env = {k: v for k, v in os.environ.items() if k != "CONVBNLINT_DOCS_URL"}
+    await client.start_io(*convbnlint_cmd(), "server", env={**server_env, **(env or {})})
     caps = client_capabilities(editor)
     if encodings is not None:
         caps.general = T.GeneralClientCapabilities(position_encodings=encodings)
@@ -177,8 +182,15 @@ async def test_diagnostics_quick_fix_and_they_go_away(tmp_path: Path) -> None:
         assert first.source == "convbnlint"
         assert first.severity == T.DiagnosticSeverity.Warning
         assert first.message.startswith("Conv2d bias is cancelled by the following BatchNorm2d")
-        assert first.code_description is not None
-        assert first.code_description.href.endswith("/rules/CBL001/")
+        # No documentation site configured: no link (no placeholder), the data
+        # carries the rule and its fix.
+        assert first.code_description is None
+        assert first.data == {
+            "name": "conv-bias-before-norm",
+            "fixable": True,
+            "fix": {"title": "Pass bias=False", "applicability": "safe",
+                    "unsafe_reason": None, "state_keys": []},
+        }
         # UTF-16 columns (VS Code's encoding): the emoji before the conv counts twice.
         line = BAD.splitlines()[2]
         col = line.index("nn.Conv2d")
@@ -287,18 +299,46 @@ async def test_project_config_is_honoured(tmp_path: Path) -> None:
 async def test_syntax_errors_close_and_other_languages(tmp_path: Path) -> None:
     async with session(tmp_path) as client:
         uri = open_doc(client, tmp_path / "m.py", BAD)
-        assert len(await diagnostics(client, uri)) == 2
-        # Mid-typing the buffer does not parse: no diagnostics, no crash.
+        first = await diagnostics(client, uri)
+        assert len(first) == 2
+        # Mid-typing the buffer does not parse.
         client.text_document_did_change(
             T.DidChangeTextDocumentParams(
                 text_document=T.VersionedTextDocumentIdentifier(uri=uri, version=2),
                 content_changes=[T.TextDocumentContentChangeWholeDocument(text=BAD + "def (:\n")],
             )
         )
-        assert await diagnostics(client, uri) == []
+        # The syntax error is reported; the findings of the last version that
+        # parsed stay where their lines are unchanged.
+        broken = await diagnostics(client, uri)
+        assert [d.code for d in broken] == ["syntax-error", "CBL001", "CBL001"]
+        error = broken[0]
+        assert error.severity == T.DiagnosticSeverity.Error
+        assert error.range.start == T.Position(line=17, character=4)
+        assert error.message.startswith("syntax error: invalid syntax")
+        assert [d.range for d in broken[1:]] == [d.range for d in first]
+        # No fix is offered on a buffer that does not parse.
+        assert await actions(client, uri, broken[1].range, broken[1:2]) == []
+        # Lines inserted above move the kept findings; a finding on an edited line
+        # is dropped.
+        moved = "# a new first line\n" + BAD.replace(
+            "        self.conv = nn.Conv2d(", "        self.conv = nn.Conv2d(  # editing"
+        ) + "def (:\n"
+        assert "# editing" in moved
         client.text_document_did_change(
             T.DidChangeTextDocumentParams(
                 text_document=T.VersionedTextDocumentIdentifier(uri=uri, version=3),
+                content_changes=[T.TextDocumentContentChangeWholeDocument(text=moved)],
+            )
+        )
+        shifted = await diagnostics(client, uri)
+        assert [d.code for d in shifted] == ["syntax-error", "CBL001"]
+        assert shifted[0].range.start.line == 18
+        assert shifted[1].range.start.line == first[0].range.start.line + 1
+        assert shifted[1].range.start.character == first[0].range.start.character
+        client.text_document_did_change(
+            T.DidChangeTextDocumentParams(
+                text_document=T.VersionedTextDocumentIdentifier(uri=uri, version=4),
                 content_changes=[T.TextDocumentContentChangeWholeDocument(text=BAD)],
             )
         )
@@ -335,3 +375,81 @@ def test_server_subcommand_and_a_folder_named_server(tmp_path: Path) -> None:
     assert res.returncode == 1 and "server/bad.py:3:" in res.stdout
     res = run(["server", "--help"], cwd=tmp_path)
     assert res.returncode == 0 and "language server" in res.stdout
+
+
+@pytest.mark.asyncio
+async def test_rule_link_only_with_a_configured_site_and_hover_shows_the_rule(tmp_path: Path) -> None:
+    from convbnlint.report.ruledoc import markdown
+
+    env = {"CONVBNLINT_DOCS_URL": "https://docs.example.org/convbnlint"}
+    async with session(tmp_path, env=env) as client:
+        uri = open_doc(client, tmp_path / "m.py", BAD)
+        diags = await diagnostics(client, uri)
+        assert diags[0].code_description is not None
+        assert diags[0].code_description.href == "https://docs.example.org/convbnlint/rules/CBL001/"
+        got = await asyncio.wait_for(
+            client.text_document_hover_async(
+                T.HoverParams(
+                    text_document=T.TextDocumentIdentifier(uri=uri),
+                    position=diags[0].range.start,
+                )
+            ),
+            TIMEOUT,
+        )
+        assert got is not None and isinstance(got.contents, T.MarkupContent)
+        assert got.contents.kind == T.MarkupKind.Markdown
+        assert got.contents.value.startswith("**CBL001** `conv-bias-before-norm`: Conv2d bias")
+        assert "Fix: Pass bias=False (safe)" in got.contents.value
+        assert got.contents.value.endswith(markdown("CBL001") or "?")
+        # Nothing to show away from a finding.
+        none = await asyncio.wait_for(
+            client.text_document_hover_async(
+                T.HoverParams(
+                    text_document=T.TextDocumentIdentifier(uri=uri),
+                    position=T.Position(line=0, character=0),
+                )
+            ),
+            TIMEOUT,
+        )
+        assert none is None
+
+
+UNSAFE = textwrap.dedent(
+    """\
+    import torch.nn as nn
+
+    a = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8))  # test: unsafe
+    b = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8))  # test: keys=b.0.bias
+    """
+)
+
+
+@pytest.mark.asyncio
+async def test_unsafe_fix_is_a_separate_labelled_action_and_fix_all_is_safe_only(tmp_path: Path) -> None:
+    """Findings marked unsafe by the test hook (tests/applicability_site): the server
+    process is the installed command, the fixer and the verification are real."""
+    async with session(tmp_path, env=APPLICABILITY_ENV) as client:
+        uri = open_doc(client, tmp_path / "m.py", UNSAFE)
+        diags = await diagnostics(client, uri)
+        assert [d.data["fix"]["applicability"] for d in diags] == ["unsafe", "safe"]
+        assert diags[0].data["fix"]["unsafe_reason"] == "line 3 reads the bias (test marker)"
+        assert diags[1].data["fix"]["state_keys"] == ["b.0.bias"]
+        got = await actions(client, uri, diags[0].range, diags[:1])
+        fix = next(a for a in got if a.title.startswith("Fix"))
+        assert fix.title == (
+            "Fix CBL001: pass bias=False (unsafe fix: line 3 reads the bias (test marker))"
+        )
+        assert not fix.is_preferred
+        assert apply(UNSAFE, edits_of(fix, uri)) == UNSAFE.replace(
+            "a = nn.Sequential(nn.Conv2d(3, 8, 3)", "a = nn.Sequential(nn.Conv2d(3, 8, 3, bias=False)"
+        )
+        safe = next(a for a in await actions(client, uri, diags[1].range, diags[1:]) if a.title.startswith("Fix"))
+        assert safe.is_preferred and "unsafe" not in safe.title
+        # Fix all (on save): the safe fix only.
+        whole = T.Range(start=T.Position(line=0, character=0), end=T.Position(line=0, character=0))
+        (fix_all,) = await actions(client, uri, whole, [], only=["source.fixAll"])
+        assert [d.code for d in fix_all.diagnostics or []] == ["CBL001"]
+        text = apply(UNSAFE, edits_of(fix_all, uri))
+        assert text == UNSAFE.replace(
+            "b = nn.Sequential(nn.Conv2d(3, 8, 3)", "b = nn.Sequential(nn.Conv2d(3, 8, 3, bias=False)"
+        )

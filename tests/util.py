@@ -10,6 +10,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# Environment that gives findings the fix applicability their marker comments ask
+# for (``# test: unsafe``...; see tests/applicability_site/sitecustomize.py).
+APPLICABILITY_ENV = {"PYTHONPATH": str(ROOT / "tests" / "applicability_site")}
+
 
 def convbnlint_cmd() -> list[str]:
     """The installed console script (end-to-end tests run the real command)."""
@@ -25,9 +29,11 @@ def run(
     cwd: Path | str | None = None,
     stdin: bytes | None = None,
     timeout: float | None = None,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """The installed command; with ``timeout``, a hang is a failure too."""
-    env = {**os.environ, "NO_COLOR": "1"}
+    """The installed command; with ``timeout``, a hang is a failure too; ``env``
+    adds to (or overrides) the environment."""
+    env = {**os.environ, "NO_COLOR": "1", **(env or {})}
     proc = subprocess.run(
         [*convbnlint_cmd(), *args],
         cwd=cwd,

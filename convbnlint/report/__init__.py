@@ -187,6 +187,10 @@ MIGRATE_HINT = (
     "checkpoints saved before the fix still hold these entries; "
     "convert them with `convbnlint migrate`"
 )
+MIGRATE_NOTE = (
+    "the fixed layer has no bias in its state_dict any more; checkpoints saved before "
+    "the fix still hold one: convert them with `convbnlint migrate`"
+)
 
 
 @dataclass(frozen=True)

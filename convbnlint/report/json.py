@@ -24,6 +24,7 @@ from typing import IO
 
 from convbnlint.report import (
     MIGRATE_HINT,
+    MIGRATE_NOTE,
     ReportOptions,
     applicability,
     file_error,
@@ -45,7 +46,7 @@ def _fix(d: Diagnostic, unsafe_fixes: bool, fixed: bool) -> dict[str, object] | 
         "state_keys": list(d.state_keys),
     }
     if fixed:
-        out["note"] = MIGRATE_HINT
+        out["note"] = MIGRATE_HINT if d.state_keys else MIGRATE_NOTE
     return out
 
 

@@ -64,12 +64,16 @@ def report(
             tail = ""
             if concise and d.fixable and d.applicability == Applicability.UNSAFE:
                 tail = " (unsafe fix)"
+            elif concise and d.fixable and d.applicability == Applicability.DISPLAY_ONLY:
+                tail = " (display-only fix)"
             emit.finding(f"{result.path}:{loc.prefix}:", d.code, mark, d.message + tail)
             if frames and result.source is not None:
                 _frame(emit, result.source, d, d.span.line - loc.line)
                 emit.help(_help(d, options))
             if not concise and d.fixable and d.applicability == Applicability.UNSAFE:
                 emit.note(_unsafe_line(d, options))
+            elif not concise and d.fixable and d.applicability == Applicability.DISPLAY_ONLY:
+                emit.note("the fix is only shown: --fix never applies it")
             if frames and result.source is not None:
                 emit.blank()
     if options.errors_inline:
@@ -150,9 +154,8 @@ def _removed_state(emit: _Emitter, results: Sequence[FileResult]) -> None:
             emit.plain(row)
     else:
         emit.plain(
-            "The fixed layers no longer have a bias in their state_dict: "
-            "checkpoints saved before the fix still hold one; "
-            "convert them with `convbnlint migrate`."
+            "Note: the fixed layers have no bias in their state_dict any more; checkpoints"
+            " saved before the fix still hold them: convert them with `convbnlint migrate`."
         )
 
 
