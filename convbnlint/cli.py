@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -70,9 +69,9 @@ def _codes(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(out)
 
 
-@dataclass
 class Args:
-    """The command line, as click parsed it."""
+    """The command line, as click parsed it (a plain class: a dataclass of this
+    size costs start-up time)."""
 
     paths: tuple[str, ...]
     fix: bool
@@ -101,6 +100,9 @@ class Args:
     no_cache: bool
     cache_dir: str | None
     verbose: bool
+
+    def __init__(self, **values: Any) -> None:
+        self.__dict__.update(values)
 
 
 @click.command(cls=_Main, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
@@ -395,19 +397,29 @@ def _diff(result) -> str:  # type: ignore[no-untyped-def]
     return runner.unified_diff(result)
 
 
-@dataclass
 class _Settings:
     """Everything the run uses, resolved from the flags, the environment and the
     configuration (flags win, then the environment, then the file)."""
 
-    config: Any
-    options: Any  # runner.Options
-    output_format: str
-    unsafe_fixes: bool
-    force_exclude: bool
-    show_fixes: bool
-    cache_dir: str | None
-    color: str
+    def __init__(
+        self,
+        config: Any,
+        options: Any,  # runner.Options
+        output_format: str,
+        unsafe_fixes: bool,
+        force_exclude: bool,
+        show_fixes: bool,
+        cache_dir: str | None,
+        color: str,
+    ) -> None:
+        self.config = config
+        self.options = options
+        self.output_format = output_format
+        self.unsafe_fixes = unsafe_fixes
+        self.force_exclude = force_exclude
+        self.show_fixes = show_fixes
+        self.cache_dir = cache_dir
+        self.color = color
 
     @classmethod
     def resolve(cls, a: Args, config: Any, anchor: Path) -> _Settings:

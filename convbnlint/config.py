@@ -15,10 +15,6 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 DEFAULT_EXCLUDE: tuple[str, ...] = (
     ".git",
@@ -160,6 +156,8 @@ def _relative(path: Path, root: Path) -> str | None:
 
 def unknown_codes(codes: Sequence[str]) -> list[str]:
     """The entries of ``codes`` that are neither a rule code nor a prefix of one."""
+    if not codes:
+        return []
     from convbnlint.rules import all_rules
 
     known = all_rules()
@@ -182,6 +180,11 @@ def _toml_error(path: Path, exc: Exception) -> ConfigError:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:

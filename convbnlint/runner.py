@@ -20,7 +20,6 @@ replaces bytes it has just compared.
 
 from __future__ import annotations
 
-import difflib
 import os
 import stat
 import sys
@@ -489,6 +488,8 @@ class _RichProgress:
 
 
 def unified_diff(result: FileResult) -> str:
+    import difflib
+
     if result.source is None or result.new_source is None:
         return ""
     return "".join(
