@@ -47,7 +47,8 @@ def _tree(text: str) -> str | None:
 def line_edit(text: str, line0: int, codes: Sequence[str]) -> TextEdit | None:
     """The edit that makes line ``line0`` (0-based) suppress ``codes``; None when
     it already does."""
-    from convbnlint.engine import _NOQA, noqa_codes, source_lines
+    from convbnlint.engine import _NOQA, noqa_codes
+    from convbnlint.syntax.parse import source_lines
 
     line = source_lines(text)[line0]
     present = noqa_codes(line)

@@ -103,11 +103,46 @@ def test_every_rule_has_a_page_in_the_nav_and_in_the_package() -> None:
     assert hooks.stale_copies() == [], "run: python docs/hooks.py sync"
 
 
-def test_docs_url_matches_site_url() -> None:
-    from convbnlint.report import DOCS_URL
+PLACEHOLDERS = re.compile(r"example\.invalid|example\.com|OWNER/|YOUR[-_ ]|<your|v0\.1\.0\b|pip install (?:'|\")?convbnlint\b")
 
-    match = re.search(r"^site_url:\s*(\S+)", (ROOT / "mkdocs.yml").read_text(), re.M)
-    assert match is not None and match.group(1) == DOCS_URL
+
+def test_no_placeholder_reaches_a_user() -> None:
+    """No made-up address, owner or release in anything a user reads or runs: the
+    docs, the README, the action, the hook, mkdocs.yml, and the package itself
+    (SARIF, the language server and the CLI build their texts there)."""
+    files = [ROOT / "README.md", ROOT / "CHANGELOG.md", ROOT / "action.yml", ROOT / "mkdocs.yml",
+             ROOT / ".pre-commit-hooks.yaml"]
+    files += sorted((ROOT / "docs").rglob("*.md"))
+    files += sorted((ROOT / "convbnlint").rglob("*.py")) + sorted((ROOT / "convbnlint").rglob("*.md"))
+    found = []
+    for path in files:
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if PLACEHOLDERS.search(line):
+                found.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
+    assert found == []
+    assert not re.search(r"^site_url:", (ROOT / "mkdocs.yml").read_text(), re.M)
+
+
+def test_links_only_when_a_documentation_site_is_configured(tmp_path: Path) -> None:
+    import json
+
+    from tests.util import run
+
+    (tmp_path / "m.py").write_text(BAD)
+    env = {k: v for k, v in os.environ.items() if k != "CONVBNLINT_DOCS_URL"}
+    plain = subprocess.run(
+        [sys.executable, "-m", "convbnlint", "--format", "sarif", "m.py"],
+        cwd=tmp_path, capture_output=True, text=True, env=env,
+    )
+    log = json.loads(plain.stdout)
+    assert "informationUri" not in log["runs"][0]["tool"]["driver"]
+    assert all("helpUri" not in r for r in log["runs"][0]["tool"]["driver"]["rules"])
+    assert all(r["help"]["markdown"].startswith("# CBL") for r in log["runs"][0]["tool"]["driver"]["rules"])
+    site = run(["--format", "sarif", "m.py"], cwd=tmp_path,
+               env={"CONVBNLINT_DOCS_URL": "https://docs.example.org/convbnlint"})
+    driver = json.loads(site.stdout)["runs"][0]["tool"]["driver"]
+    assert driver["informationUri"] == "https://docs.example.org/convbnlint/"
+    assert driver["rules"][0]["helpUri"] == "https://docs.example.org/convbnlint/rules/CBL001/"
 
 
 def test_wheel_ships_rule_pages_and_flake8_entry_point(tmp_path: Path) -> None:
@@ -157,18 +192,17 @@ def _substitute(value: str, inputs: dict[str, str]) -> str:
     return re.sub(r"\$\{\{\s*inputs\.([\w-]+)\s*\}\}", lambda m: inputs[m.group(1)], value)
 
 
-def test_action_runs_as_on_a_github_runner(tmp_path: Path) -> None:
+def _run_action(tmp_path: Path, action_path: Path, extra: dict[str, str]):  # type: ignore[no-untyped-def]
     """Each step's script, run by bash with the runner's environment files."""
     yaml = pytest.importorskip("yaml")
     action = yaml.safe_load((ROOT / "action.yml").read_text())
     inputs = {k: str(v.get("default", "")) for k, v in action["inputs"].items()}
     inputs.update({"args": "src/ --ignore CBL003", "sarif-file": "out/convbnlint.sarif",
-                   "python": sys.executable})
+                   "python": sys.executable, **extra})
     workspace = tmp_path / "workspace"
     (workspace / "src").mkdir(parents=True)
     (workspace / "out").mkdir()
     (workspace / "src" / "model.py").write_text(BAD)
-    action_path = _copy_tree(tmp_path / "action")
     runner_temp = tmp_path / "runner-temp"
     runner_temp.mkdir()
     github_env, github_output = tmp_path / "env", tmp_path / "output"
@@ -195,7 +229,12 @@ def test_action_runs_as_on_a_github_runner(tmp_path: Path) -> None:
         results.append(res)
         if res.returncode != 0:
             break
-    install, check = results
+    return workspace, github_output, results, env
+
+
+def test_action_runs_as_on_a_github_runner(tmp_path: Path) -> None:
+    action_path = _copy_tree(tmp_path / "action")
+    workspace, github_output, (install, check), _ = _run_action(tmp_path, action_path, {})
     assert install.returncode == 0, install.stderr
     assert check.returncode == 1, check.stderr  # the finding fails the job
     assert check.stdout.startswith("::warning file=src/model.py,line=4,col=5,")
@@ -204,6 +243,27 @@ def test_action_runs_as_on_a_github_runner(tmp_path: Path) -> None:
 
     sarif = json.loads((workspace / "out" / "convbnlint.sarif").read_text())
     assert sarif["runs"][0]["results"][0]["ruleId"] == "CBL001"
+
+
+def test_action_installs_a_built_wheel(tmp_path: Path) -> None:
+    """The ``package`` input, as documented: the path of a wheel built from a clone."""
+    src = _copy_tree(tmp_path / "src")
+    dist = tmp_path / "dist"
+    res = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(dist), str(src)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert res.returncode == 0, res.stderr
+    (wheel,) = dist.glob("convbnlint-*.whl")
+    empty = tmp_path / "not-the-source"
+    empty.mkdir()  # the action's own folder holds no source: only the wheel can work
+    _, github_output, (install, check), env = _run_action(
+        tmp_path, empty, {"package": str(wheel), "sarif-file": ""}
+    )
+    assert install.returncode == 0, install.stderr
+    assert check.returncode == 1, check.stderr
+    assert check.stdout.startswith("::warning file=src/model.py,line=4,col=5,")
+    assert Path(env["CONVBNLINT_BIN"]).is_file()
 
 
 def test_documented_workflows_use_the_actions_inputs() -> None:
@@ -217,7 +277,7 @@ def test_documented_workflows_use_the_actions_inputs() -> None:
         doc = yaml.safe_load(block)
         steps = doc["jobs"]["convbnlint"]["steps"] if "jobs" in doc else doc
         for step in steps:
-            if str(step.get("uses", "")).startswith("OWNER/convbnlint@"):
+            if step.get("uses") == "./tools/convbnlint":
                 used += 1
                 assert set(step.get("with", {})) <= set(action["inputs"])
     assert used == 2

@@ -261,7 +261,7 @@ def _display(text: str) -> tuple[str, list[int]]:
 def _frame(emit: _Emitter, source: str, d: Diagnostic, shift: int = 0) -> None:
     """The lines around ``d`` with its whole range marked (``^`` under each of its
     lines), numbered as the user sees them (``shift``: notebook cell offset)."""
-    from convbnlint.engine import source_lines
+    from convbnlint.syntax.parse import source_lines
 
     lines = source_lines(source)
     s = d.span

@@ -24,13 +24,14 @@ _MARK = re.compile(r"#\s*test:\s*(unsafe|display-only|keys=([\w.,]+))")
 
 def _install() -> None:
     import convbnlint.engine as engine
+    from convbnlint.syntax.parse import source_lines
     from convbnlint.types import Applicability
 
     real = engine.check
 
     def check(source, **kwargs):  # type: ignore[no-untyped-def]
         checked = real(source, **kwargs)
-        lines = engine.source_lines(source)
+        lines = source_lines(source)
 
         def mark(d):  # type: ignore[no-untyped-def]
             line = lines[d.span.line - 1] if d.span.line - 1 < len(lines) else ""
