@@ -59,9 +59,10 @@ def is_excluded(path: Path, config: Config) -> bool:
         real_parts = real.relative_to(config.root.resolve()).parts
     except (ValueError, OSError):
         real_parts = ()
+    is_dir = path.is_dir()
     for candidate, relative in ((parts, inside), (real_parts, True)):
         for i, name in enumerate(candidate):
-            slash = "/" if i < len(candidate) - 1 else ""
+            slash = "/" if i < len(candidate) - 1 or is_dir else ""
             if spec.match_file(name + slash):
                 return True
             if relative and spec.match_file("/".join(candidate[: i + 1]) + slash):
