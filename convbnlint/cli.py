@@ -54,7 +54,7 @@ class _Main(click.Command):
     def main(self, args=None, prog_name=None, **extra):  # type: ignore[no-untyped-def, override]
         argv = list(sys.argv[1:] if args is None else args)
         if argv and argv[0] in SUBCOMMANDS:
-            sub = SUBCOMMANDS[argv[0]]
+            sub = _subcommand(argv[0])
             name = f"{prog_name or 'convbnlint'} {argv[0]}"
             return sub.main(argv[1:], prog_name=name, **extra)
         if argv and argv[0] == "check":
@@ -703,6 +703,15 @@ def rule(code: str | None, show_all: bool) -> None:
         click.echo(page, nl=not page.endswith("\n"))
 
 
-from convbnlint.migrate.command import migrate  # noqa: E402  (issue 10; torch loads lazily)
+def _migrate() -> click.Command:
+    from convbnlint.migrate.command import migrate  # (issue 10; torch loads lazily)
 
-SUBCOMMANDS: dict[str, click.Command] = {"server": server, "rule": rule, "migrate": migrate}
+    return migrate
+
+
+# Subcommands by name; each is loaded only when named (a lint run never imports them).
+SUBCOMMANDS: dict[str, Any] = {"server": lambda: server, "rule": lambda: rule, "migrate": _migrate}
+
+
+def _subcommand(name: str) -> click.Command:
+    return SUBCOMMANDS[name]()  # type: ignore[no-any-return]
