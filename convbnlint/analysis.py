@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from convbnlint.catalog import Role
 from convbnlint.ir import (
     ESCAPE,
+    ITEMS_ESCAPED,
+    CallInput,
     Consumer,
     Escape,
     HolderRef,
@@ -36,6 +38,7 @@ class Finding:
     # Set when the bias is cancelled only on paths where this literal holds
     # (scope, name, kind, positive); see :func:`convbnlint.ir.bias_for`.
     literal: tuple | None = None
+    fused: bool = False  # the layer's own norm (``LayerSpec.fused_norm``) cancels it
 
 
 class Analysis:
@@ -124,9 +127,11 @@ class Analysis:
                     return None
                 if kind == "list":
                     continue  # escapes of lists were turned into escapes of their items
+                if kind == "items":
+                    continue  # (its container's items are unknown: see items())
                 if kind == "member":
                     seq = use[1]
-                    items = self.facts.sites[seq].items
+                    items = self.items(seq)
                     if items is None:
                         return None
                     consumers |= items.successors(ref)
@@ -144,6 +149,22 @@ class Analysis:
                     return None
         return consumers
 
+    def items(self, seq: int):  # type: ignore[no-untyped-def]
+        """A container site's item graph; None when not known (built in a way not
+        modelled, its items reached or changed elsewhere, or its own arguments
+        fail the catalog's conditions: ``Sequential(..., trainable=False)``)."""
+        site = self.facts.sites[seq]
+        if site.items is None or not site.when_ok:
+            return None
+        for ref in self.aliases(seq):
+            if ITEMS_ESCAPED in self.facts.uses.get(ref, ()):
+                return None
+        return site.items
+
+    def changed(self, site: int) -> bool:
+        """The object was changed in place somewhere (``bn.trainable = False``)."""
+        return any(ITEMS_ESCAPED in self.facts.uses.get(ref, ()) for ref in self.aliases(site))
+
     # -- what a consumer is
     def first_norms(
         self, ref: Consumer, _depth: int = 0, _into: frozenset[str] | None = None
@@ -151,10 +172,16 @@ class Analysis:
         """The cancelling-norm sites ``ref`` starts with, or None if not always one.
 
         A bias-transparent layer (pooling, upsampling, ``Identity``...) passes the
-        question on to wherever its own output goes.
+        question on to wherever its own output goes.  A call that passes more than
+        the input (:class:`CallInput`) reaches a norm only when the norm's catalog
+        entry allows those arguments (``call_params``, ``call_when``).
         """
         if isinstance(ref, (Escape, UnknownRef)) or _depth > 20:
             return None
+        keywords = None
+        if isinstance(ref, CallInput):
+            keywords = ref.keywords
+            ref = ref.ref
         objs = self.objects(ref)
         if not objs:
             return None
@@ -162,12 +189,20 @@ class Analysis:
         for obj in sorted(objs):
             site = self.facts.sites[obj]
             role = site.spec.role
+            if keywords is not None and role is not Role.CANCELLING_NORM:
+                return None
             if role is Role.CANCELLING_NORM:
                 if _into is not None and site.spec.qualname not in _into:
                     return None
+                if not site.when_ok or self.changed(obj):
+                    return None
+                if keywords is not None and not self._call_ok(site.spec, keywords):
+                    return None
+                if keywords is None and site.spec.call_when and not self._call_ok(site.spec, ()):
+                    return None
                 norms.append(obj)
-            elif role is Role.SEQUENTIAL and site.items is not None:
-                graph = site.items
+            elif role is Role.SEQUENTIAL and self.items(obj) is not None:
+                graph = self.items(obj)
                 if graph.may_empty or not graph.firsts:
                     return None
                 for first in graph.firsts:
@@ -193,11 +228,23 @@ class Analysis:
                 return None
         return tuple(norms)
 
+    @staticmethod
+    def _call_ok(spec, keywords: tuple) -> bool:  # type: ignore[no-untyped-def]
+        from convbnlint.facts.arguments import keywords_hold
+
+        if any(name not in spec.call_params for name, _ in keywords):
+            return False
+        return keywords_hold(keywords, spec.call_when)
+
     # -- the question
     def redundant_bias(self, site: int) -> Finding | None:
         spec_site = self.facts.sites[site]
         if spec_site.spec.role is not Role.BIASED or not spec_site.bias.enabled:
             return None
+        if not spec_site.when_ok:
+            return None
+        if spec_site.spec.fused_norm is not None:
+            return Finding(site, (), fused=True)  # normalized inside the same module
         consumers = self.conditioned_consumers(site)
         if not consumers:
             return None
@@ -218,9 +265,28 @@ class Analysis:
             norm = self.facts.sites[n]
             if family not in norm.spec.cancels:
                 return False
-            if family != "conv" and (norm.channels is None or norm.channels != layer.channels):
+            if layer.spec.framework != norm.spec.framework:
+                return False  # (a torch conv cannot feed a Keras norm)
+            if not self.layouts_agree(layer, norm):
+                return False
+            if (
+                family != "conv"
+                and norm.spec.channels_param is not None
+                and (norm.channels is None or norm.channels != layer.channels)
+            ):
                 return False
         return True
+
+    @staticmethod
+    def layouts_agree(layer, norm) -> bool:  # type: ignore[no-untyped-def]
+        """The norm normalizes the axis the layer's channels are on."""
+        if layer.spec.layout is None and norm.spec.layout is None:
+            return True  # channels first on both sides (torch and its kin)
+        if layer.spec.layout is None or norm.spec.layout is None:
+            return False
+        if layer.axes is None or norm.axes is None or len(norm.axes) != 1:
+            return False
+        return norm.axes[0] in layer.axes
 
     def conditional(
         self, site: int, consumers: set[tuple[Consumer, frozenset]]

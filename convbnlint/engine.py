@@ -145,6 +145,8 @@ def check(
     catalog = catalog or default_catalog()
     rules = _active_rules(select, ignore)
     stage = _text_stage(source, catalog, rules, use_prefilter, use_shapes)
+    if stage is None and catalog.framework.default_changers:
+        catalog = _with_changed_defaults(source, catalog)
     if stage is not None:
         if stage == "shapes":
             raise_if_invalid(source)  # the error a full parse would report, if any
@@ -180,6 +182,14 @@ def check(
             checked = _analyse(source, source, table, False, catalog, rules, names)
         checked.recheck = lambda text: check(text, catalog=catalog, select=select, ignore=ignore)
         return checked
+
+
+def _with_changed_defaults(source: str, catalog: Catalog) -> Catalog:
+    """A text that changes a default the catalog assumes (``set_image_data_format``)
+    gets no finding that depends on it: those layout defaults become unknown."""
+    if any(tok in source for tok in catalog.framework.default_changers):
+        return catalog.configured({name: None for name in catalog.settings})
+    return catalog
 
 
 def _analyse(
@@ -226,26 +236,37 @@ def _analyse(
         if rule is None or rule.code not in rules:
             continue
         norms = sorted({builder.facts.sites[n].spec.name for n in finding.norms})
+        if finding.fused and site.spec.fused_norm is not None:
+            norms = [site.spec.fused_norm]
         node = builder.site_nodes[finding.site]
         span = spans[node] if node in spans else builder.span(finding.site)
         when = fix_value = None
+        fixable = rule.fixable and site.fixable
+        off = site.spec.bias_off
         if finding.literal is not None:
             from convbnlint.ir import bias_for, describe
 
             when, fix_value = describe(finding.literal), bias_for(finding.literal)
-        message = rule.message(site.spec.name, norms, when, fix_value or "False")
+            if off != "False":  # (``not flag`` is no value for e.g. biases_initializer)
+                fixable = False
+        fix_value = fix_value or off
+        message = rule.message(
+            site.spec.name, norms, when, fix_value, site.spec.bias_param, finding.fused
+        )
         if site.helper is not None:
             message = message.replace(f"{site.spec.name} bias", f"{site.spec.name} ({site.helper}()) bias", 1)
             if not site.fixable:
                 message += f" (not fixable: {site.helper}() has no bias parameter)"
+        elif not site.fixable and site.unfixable:
+            message += f" (not fixable: {site.unfixable})"
         diag = Diagnostic(
             code=rule.code,
             name=rule.name,
             message=message,
             span=span,
-            fixable=rule.fixable and site.fixable,
+            fixable=fixable,
             site=finding.site,
-            fix_value=fix_value or "False",
+            fix_value=fix_value,
         )
         if lines is None:
             lines = source_lines(source)

@@ -266,7 +266,7 @@ def verify(
     new_tree = _parse(new, "fixed source")
     old_index = _LineIndex(old)
     new_index = _LineIndex(new)
-    wanted: dict[tuple[int, int], tuple[LayerSpec, str]] = {}
+    wanted: dict[tuple[int, int], tuple[LayerSpec, str, tuple[int, int] | None]] = {}
     for i, (span, spec) in enumerate(edits):
         line = span.line  # type: ignore[attr-defined]
         column = span.column  # type: ignore[attr-defined]
@@ -274,7 +274,13 @@ def verify(
             raise UnsafeFixError(f"fix position {line}:{column} is outside the file")
         byte_col = old_index.byte_column(line, column - 1)
         value = values[i] if values is not None else "False"
-        wanted[(line, byte_col)] = (spec, value)
+        # The end too: ``Conv2D(8, 3)(x)`` starts where its constructor call does.
+        end_line = getattr(span, "end_line", None)
+        end_col = getattr(span, "end_column", None)
+        end: tuple[int, int] | None = None
+        if end_line is not None and end_col is not None and 1 <= end_line <= old_index.lines:
+            end = (end_line, old_index.byte_column(end_line, end_col - 1))
+        wanted[(line, byte_col)] = (spec, value, end)
     old_calls = [n for n in ast.walk(old_tree) if isinstance(n, ast.Call)]
     new_calls = [n for n in ast.walk(new_tree) if isinstance(n, ast.Call)]
     if len(old_calls) != len(new_calls):
@@ -284,7 +290,9 @@ def verify(
         target = wanted.get((old_call.lineno, old_call.col_offset))
         if target is None:
             continue
-        spec, value = target
+        spec, value, end = target
+        if end is not None and end != (old_call.end_lineno, old_call.end_col_offset):
+            continue
         if not _says(new_call, spec, value):
             raise UnsafeFixError(f"fixed call at line {old_call.lineno} does not pass bias={value}")
         pairs.append((old_call, new_call, spec))

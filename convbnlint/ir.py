@@ -40,12 +40,33 @@ class Escape:
 
 
 ESCAPE = Escape()
-Consumer = Union[SiteRef, HolderRef, UnknownRef, Escape]
+
+
+@dataclass(frozen=True)
+class CallInput:
+    """The input of a module call that passes more than its input
+    (``bn(x, training=False)``): the callee and the other arguments, each a
+    keyword with its constant value (:data:`NOT_CONSTANT` when not a constant)."""
+
+    ref: Ref
+    keywords: tuple[tuple[str, object], ...]
+
+
+class _NotConstant:
+    def __repr__(self) -> str:
+        return "NOT_CONSTANT"
+
+
+NOT_CONSTANT = _NotConstant()
+Consumer = Union[SiteRef, HolderRef, UnknownRef, Escape, CallInput]
 
 # Use kinds
 BIND = ("bind",)
 HARMLESS = ("harmless",)
 ESCAPED = ("escape",)
+# A container whose items become reachable or change in a way not modelled
+# (``seq.insert(...)``, ``model.pop()``, ``model.layers``): its items are unknown.
+ITEMS_ESCAPED = ("items",)
 
 
 def member_use(seq: int) -> tuple[str, int]:
@@ -124,6 +145,37 @@ class ListState:
     def clean(self) -> bool:
         return not self.partial and len(self.lids) == 1
 
+    def with_partial(self) -> ListState:
+        return ListState(self.lids, self.graph, True)
+
+
+@dataclass(frozen=True)
+class ContainerState:
+    """A container held in a local name, while ``model.add(layer)`` appends to it
+    (under the name's :data:`LIST` key).  ``used``: the name was used otherwise
+    since (a later append no longer matches what that use saw); ``broken``: the
+    items are no longer known."""
+
+    sid: int
+    graph: Graph
+    used: bool = False
+    broken: bool = False
+
+    lids: frozenset[int] = frozenset()  # (a ListState's field: no lists here)
+
+    def union(self, other: object) -> ContainerState:
+        if not isinstance(other, ContainerState) or other.sid != self.sid:
+            return ContainerState(self.sid, self.graph, True, True)
+        return ContainerState(
+            self.sid,
+            self.graph.union(other.graph),
+            self.used or other.used,
+            self.broken or other.broken,
+        )
+
+    def with_partial(self) -> ContainerState:
+        return ContainerState(self.sid, self.graph, True, True)
+
 
 LIST = "\0list:"  # env key prefix for list states
 SEQ_SELF = LIST + "\0self"  # a Sequential subclass's own items while __init__ runs
@@ -148,6 +200,17 @@ class Site:
     helper: str | None = None
     fixable: bool = True
     span: Span | None = None
+    # The catalog's argument conditions (``LayerSpec.when``) hold for this call.
+    when_ok: bool = True
+    # BIASED: the axes its output's channels may be on; CANCELLING_NORM: the one
+    # axis it normalizes; None: no layout (channels first) or not known.
+    axes: tuple[int, ...] | None = None
+    layout_known: bool = True  # False: the spec has a layout but its value is unknown
+    # Built through ``functools.partial``: the partial's call (an id into
+    # ``FactBuilder.partial_nodes``), so a fix can tell where the bias is bound.
+    partial: int | None = None
+    # Why the fix cannot be written here (shown in the message), when not ``fixable``.
+    unfixable: str | None = None
 
 
 @dataclass

@@ -3,15 +3,33 @@
 A catalog says which classes create a layer with a bias (and where that bias
 argument sits), which normalizations subtract a per-channel mean (and so cancel
 such a bias), and which classes are ordered containers.  The engine never names a
-framework; it only asks the catalog.  A new framework (Keras, Flax, Paddle) is a
-new module in this package registered in :data:`CATALOGS`.
+framework; it only asks the catalog.  Each framework is a module in this
+package (``torch.py``, ``keras.py``, ``flax.py``, ``paddle.py``, ...) holding one
+:class:`Catalog`; :data:`FRAMEWORKS` registers them, in one place, and
+:func:`default_catalog` merges them.
+
+The vocabulary a framework module may use:
+
+* :class:`LayerSpec` -- one class or function: its :class:`Role`, its bias argument
+  (``bias_param``/``bias_index``, what turns it off: ``bias_off``, other arguments
+  that also turn it off: ``bias_also``), how it receives its input (``apply``:
+  :attr:`Apply.OBJECT` is built then called, ``Conv2D(...)(x)``;
+  :attr:`Apply.INPUT_ARG` takes the input as an argument and returns the output,
+  ``tf.compat.v1.layers.conv2d(x, ...)``), conditions on its arguments
+  (``when``: an activation on the biased layer, a frozen norm, GroupNorm's groups),
+  conditions on the arguments of the call that applies it (``call_when``,
+  ``call_params``: ``bn(x, training=False)``), and where its channels are
+  (``layout``: ``data_format`` against a norm's ``axis``);
+* :class:`ArgIs` / :class:`ArgSame` -- conditions on one call's arguments;
+* :class:`Layout` -- which axis holds the channels, as a function of one argument;
+* :class:`Framework` -- forward methods, container appenders, partial makers, ...
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import AnyStr
+from dataclasses import dataclass, field, replace
+from typing import AnyStr, Union
 from enum import Enum
 
 
@@ -26,15 +44,70 @@ class Role(str, Enum):
     TRANSPARENT = "transparent"
 
 
+class Apply(str, Enum):
+    """How a layer receives its input."""
+
+    OBJECT = "object"  # built, then called: ``Conv2D(...)(x)``, ``self.conv(x)``
+    INPUT_ARG = "input_arg"  # one call takes the input and returns the output
+
+
 @dataclass(frozen=True)
 class ArgIs:
-    """A condition on one constructor argument: its constant value is one of
-    ``values``; an absent argument satisfies it when ``absent_ok``."""
+    """A condition on one call argument: its constant value is one of ``values``
+    (with ``negate``: a constant *not* among them); an absent argument satisfies
+    it when ``absent_ok``, a value that is not a constant when ``unknown_ok``."""
 
     param: str
     index: int | None
     values: tuple[object, ...]
     absent_ok: bool = True
+    negate: bool = False
+    unknown_ok: bool = False
+
+
+@dataclass(frozen=True)
+class ArgSame:
+    """Two arguments of one call with the same source text
+    (``GroupNorm(c, c)``: one channel per group)."""
+
+    param: str
+    index: int | None
+    other: str
+    other_index: int | None
+
+
+Cond = Union[ArgIs, ArgSame]
+# Alternatives (any may hold) of conjunctions (all must hold); empty: always holds.
+When = tuple[tuple[Cond, ...], ...]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Which axes hold the channels of a layer's output (a biased layer) or which
+    axis a norm normalizes per channel, as a function of one argument.
+
+    ``axes`` maps a constant value of the argument to the axes; ``default`` is the
+    value when the argument is absent (or None); ``setting`` names a project
+    setting that overrides ``default`` (:meth:`Catalog.configured`).  ``param``
+    None: the axes of ``default`` always.  ``identity``: the value itself is the
+    axis (Keras ``axis=-1``).  An unknown value, or one ``axes`` does not list,
+    means no finding.
+    """
+
+    param: str | None
+    index: int | None
+    default: object
+    axes: tuple[tuple[object, tuple[int, ...]], ...] = ()
+    identity: bool = False
+    setting: str | None = None
+
+    def axes_for(self, value: object) -> tuple[int, ...] | None:
+        if self.identity:
+            return (value,) if isinstance(value, int) and not isinstance(value, bool) else None
+        for key, axes in self.axes:
+            if key == value and type(key) is type(value):
+                return axes
+        return None
 
 
 @dataclass(frozen=True)
@@ -66,6 +139,43 @@ class LayerSpec:
     # Used where the math holds only if they agree (Linear -> BatchNorm1d).
     channels_param: str | None = None
     channels_index: int | None = None
+    # How the layer receives its input; INPUT_ARG: the input argument's name and slot.
+    apply: Apply = Apply.OBJECT
+    input_param: str | None = None
+    input_index: int | None = None
+    # BIASED: the source the fix writes into ``bias_param`` to turn the bias off.
+    bias_off: str = "False"
+    # BIASED: how a constant value of ``bias_param`` reads, as (constant, on)
+    # pairs, exact types; empty: Python truthiness (``bias=0`` is off).  A value
+    # not listed (or not a constant) leaves the bias unknown.
+    bias_values: tuple[tuple[object, bool], ...] = ()
+    # BIASED: other arguments that turn the bias off when they hold (Paddle 3's
+    # ``bias=False`` next to ``bias_attr``); a non-constant one leaves it unknown.
+    bias_also: tuple[ArgIs, ...] = ()
+    # BIASED: a candidate only when this holds (no activation on the layer...);
+    # CANCELLING_NORM: cancels only when this holds (statistics not frozen,
+    # one channel per group...).
+    when: When = ()
+    # CANCELLING_NORM applied by a call with more than its input: the keywords that
+    # call may pass (any other makes its output go somewhere unknown), and the
+    # conditions they must meet (``training`` not constant False).
+    call_params: frozenset[str] = frozenset()
+    call_when: When = ()
+    # Channels: BIASED -> the axes its output's channels may be on; CANCELLING_NORM
+    # -> the axis it normalizes per channel.  None on both sides: channels first
+    # (torch).  One side None and the other not: they do not agree.
+    layout: Layout | None = None
+    # SEQUENTIAL: its items are the positional arguments ("args", torch), or the
+    # list in argument ``items_param``/``items_index`` ("list", Keras), or either
+    # ("either": one list argument, or the items themselves: MindSpore, Jittor).
+    items_from: str = "args"
+    items_param: str | None = None
+    items_index: int | None = None
+    # BIASED: a fused layer that normalizes its own output with this norm
+    # (MegEngine's ``ConvBn2d``): its bias is cancelled wherever its output goes.
+    fused_norm: str | None = None
+    # The framework this spec belongs to (its Catalog's Framework name).
+    framework: str = ""
 
     @property
     def name(self) -> str:
@@ -98,6 +208,20 @@ class Framework:
     # Attribute reads and method calls on a tensor that do not depend on its values.
     tensor_meta_attrs: frozenset[str] = frozenset()
     tensor_meta_methods: frozenset[str] = frozenset()
+    # Methods of a container that append one item in place: ``model.add(layer)``.
+    container_appenders: frozenset[str] = frozenset()
+    # Methods and attributes of a container through which its items change or are
+    # reached (``insert``, ``pop``, ``layers``): its items become unknown.
+    container_mutators: frozenset[str] = frozenset()
+    # Attributes of a module whose assignment changes how its layers compute
+    # (``self.trainable = False`` freezes every norm in a Keras model).
+    state_attrs: frozenset[str] = frozenset()
+    # Callables that bind arguments of a class for later calls: ``functools.partial``.
+    partial_makers: frozenset[str] = frozenset()
+    # Byte tokens of the module-level calls that change a default the catalog
+    # assumes (``set_image_data_format``): a file containing one gets no finding
+    # that depends on that default.
+    default_changers: tuple[str, ...] = ()
 
     def union(self, other: Framework) -> Framework:
         return Framework(
@@ -110,6 +234,11 @@ class Framework:
             self.dynamic_attrs | other.dynamic_attrs,
             self.tensor_meta_attrs | other.tensor_meta_attrs,
             self.tensor_meta_methods | other.tensor_meta_methods,
+            self.container_appenders | other.container_appenders,
+            self.container_mutators | other.container_mutators,
+            self.state_attrs | other.state_attrs,
+            self.partial_makers | other.partial_makers,
+            tuple(dict.fromkeys(self.default_changers + other.default_changers)),
         )
 
 
@@ -124,8 +253,13 @@ class Catalog:
     by_name: dict[str, LayerSpec] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        specs = tuple(
+            spec if spec.framework else replace(spec, framework=self.framework.name)
+            for spec in self.specs
+        )
+        object.__setattr__(self, "specs", specs)
         table: dict[str, LayerSpec] = {}
-        for spec in self.specs:
+        for spec in specs:
             table[spec.qualname] = spec
             for alias in spec.aliases:
                 table[alias] = spec
@@ -133,6 +267,44 @@ class Catalog:
 
     def lookup(self, qualname: str) -> LayerSpec | None:
         return self.by_name.get(qualname)
+
+    @property
+    def settings(self) -> frozenset[str]:
+        """The project settings some layout default depends on."""
+        return frozenset(
+            spec.layout.setting
+            for spec in self.specs
+            if spec.layout is not None and spec.layout.setting is not None
+        )
+
+    def configured(self, values: dict[str, object]) -> Catalog:
+        """The same catalog with the layout defaults of ``values``' settings replaced
+        (a value None: unknown, so no finding depends on that default)."""
+        wanted = {k: v for k, v in values.items() if k in self.settings}
+        if not wanted:
+            return self
+        key = (id(self), tuple(sorted(wanted.items(), key=repr)))
+        hit = _CONFIGURED.get(key)
+        if hit is not None and hit[0] is self:
+            return hit[1]
+        specs = []
+        for spec in self.specs:
+            layout = spec.layout
+            if layout is not None and layout.setting in wanted:
+                spec = replace(spec, layout=replace(layout, default=wanted[layout.setting]))
+            specs.append(spec)
+        out = Catalog(self.framework, tuple(specs), self.prefilter_tokens)
+        _CONFIGURED[key] = (self, out)
+        return out
+
+
+_CONFIGURED: dict[tuple, tuple[Catalog, Catalog]] = {}
+
+
+def root_package(qualname: str) -> str:
+    """The top-level package a dotted name is imported from (``keras`` for
+    ``keras.layers.Conv2D``)."""
+    return qualname.split(".", 1)[0]
 
 
 def common_substring(items: Sequence[AnyStr]) -> AnyStr:
@@ -161,7 +333,36 @@ def merge(*catalogs: Catalog) -> Catalog:
     return Catalog(framework, tuple(specs), tuple(tokens))
 
 
-def default_catalog() -> Catalog:
-    from convbnlint.catalog import torch
+# Every framework module, in one place: ``convbnlint.catalog.<name>.CATALOG``.
+FRAMEWORKS: tuple[str, ...] = (
+    "torch",
+    "keras",
+    "tf_v1",
+    "slim",
+    "flax",
+    "paddle",
+    "mindspore",
+    "oneflow",
+    "jittor",
+    "megengine",
+    "haiku",
+    "equinox",
+)
 
-    return torch.CATALOG
+_DEFAULT: list[Catalog] = []
+
+
+def framework_catalog(name: str) -> Catalog:
+    """One framework's catalog (``"keras"``), by its module name."""
+    import importlib
+
+    if name not in FRAMEWORKS:
+        raise KeyError(name)
+    return importlib.import_module(f"convbnlint.catalog.{name}").CATALOG  # type: ignore[no-any-return]
+
+
+def default_catalog() -> Catalog:
+    """Every registered framework, merged (built once)."""
+    if not _DEFAULT:
+        _DEFAULT.append(merge(*(framework_catalog(name) for name in FRAMEWORKS)))
+    return _DEFAULT[0]

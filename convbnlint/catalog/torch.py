@@ -11,7 +11,7 @@ checks them with :mod:`inspect` whenever torch is installed):
 
 from __future__ import annotations
 
-from convbnlint.catalog import ArgIs, Catalog, Framework, LayerSpec, Role
+from convbnlint.catalog import ArgIs, ArgSame, Catalog, Framework, LayerSpec, Role
 
 # AvgPool{1,2,3}d(kernel_size, stride, padding, ceil_mode, count_include_pad[, divisor_override])
 # averages real elements only when nothing pads the window (or padding is not
@@ -81,6 +81,16 @@ def _build() -> tuple[LayerSpec, ...]:
         specs.append(_spec("batchnorm", f"LazyBatchNorm{dim}d", Role.CANCELLING_NORM))
         specs.append(_spec("instancenorm", f"InstanceNorm{dim}d", Role.CANCELLING_NORM))
         specs.append(_spec("instancenorm", f"LazyInstanceNorm{dim}d", Role.CANCELLING_NORM))
+    # GroupNorm(num_groups, num_channels) with one channel per group (the same
+    # expression for both) normalizes each channel alone: an instance norm.
+    specs.append(
+        _spec(
+            "normalization",
+            "GroupNorm",
+            Role.CANCELLING_NORM,
+            when=((ArgSame("num_groups", 0, "num_channels", 1),),),
+        )
+    )
     specs.append(_spec("container", "Sequential", Role.SEQUENTIAL))
     # Bias-transparent layers: the norm after them still cancels the bias.
     specs.append(_spec("linear", "Identity", Role.TRANSPARENT))
@@ -119,6 +129,12 @@ FRAMEWORK = Framework(
     dynamic_attrs=frozenset({"__dict__", "_modules"}),
     tensor_meta_attrs=frozenset({"shape", "dtype", "device", "ndim", "is_cuda", "requires_grad"}),
     tensor_meta_methods=frozenset({"size", "dim"}),
+    container_appenders=frozenset({"append"}),
+    container_mutators=frozenset(
+        {"insert", "extend", "pop", "__setitem__", "__delitem__", "__iadd__", "_modules"}
+    ),
+    partial_makers=frozenset({"functools.partial"}),
+    state_attrs=frozenset({"training"}),
 )
 
 CATALOG = Catalog(
@@ -126,5 +142,5 @@ CATALOG = Catalog(
     specs=_build(),
     # Every cancelling norm's class name contains one of these, so a file that
     # contains neither cannot name one (through an import or an attribute).
-    prefilter_tokens=(b"BatchNorm", b"InstanceNorm"),
+    prefilter_tokens=(b"BatchNorm", b"InstanceNorm", b"GroupNorm"),
 )

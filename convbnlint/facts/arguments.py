@@ -11,7 +11,8 @@ from dataclasses import replace
 
 import libcst as cst
 
-from convbnlint.catalog import ArgIs, LayerSpec, Role
+from convbnlint.catalog import ArgIs, ArgSame, Cond, LayerSpec, Layout, Role, When
+from convbnlint.ir import NOT_CONSTANT
 from convbnlint.types import Bias
 
 
@@ -23,9 +24,28 @@ def string_value(node: cst.BaseExpression) -> str | None:
 
 
 def bias_state(call: cst.Call, spec: LayerSpec) -> Bias:
-    """Read the bias argument of a catalogued constructor call."""
+    """Read the bias argument of a catalogued constructor call (and the other
+    arguments that can turn the bias off: ``spec.bias_also``)."""
     if spec.role is not Role.BIASED:
         return Bias.UNKNOWN
+    main = _bias_arg(call, spec)
+    if main is Bias.FALSE or not spec.bias_also:
+        return main
+    for cond in spec.bias_also:
+        value = argument(call, cond.param, cond.index)
+        if value is None:
+            if any(arg.star for arg in call.args):
+                main = Bias.UNKNOWN
+            continue
+        const = constant(value)
+        if const is NOT_CONST:
+            main = Bias.UNKNOWN
+        elif value_is(const, cond):
+            return Bias.FALSE
+    return main
+
+
+def _bias_arg(call: cst.Call, spec: LayerSpec) -> Bias:
     value: cst.BaseExpression | None = None
     positional = 0
     open_ended = False
@@ -45,7 +65,18 @@ def bias_state(call: cst.Call, spec: LayerSpec) -> Bias:
         if open_ended:
             return Bias.UNKNOWN
         return Bias.DEFAULT if spec.bias_default else Bias.FALSE
-    return constant_truth(value)
+    return bias_value(value, spec)
+
+
+def bias_value(value: cst.BaseExpression, spec: LayerSpec) -> Bias:
+    """What a bias argument's value says, read the way ``spec`` reads it."""
+    if not spec.bias_values:
+        return constant_truth(value)
+    const = constant(value)
+    for key, on in spec.bias_values:
+        if const is not NOT_CONST and const == key and type(const) is type(key):
+            return Bias.TRUE if on else Bias.FALSE
+    return Bias.UNKNOWN
 
 
 def helper_bias(
@@ -88,11 +119,11 @@ def helper_bias(
         return bias_state(inner, spec), derived, False
     passed = argument(call, route[0], route[1])
     if passed is not None:
-        return constant_truth(passed), derived, True
+        return bias_value(passed, spec), derived, True
     if route[0] in defaults:
         default = defaults[route[0]]
         assert default is not None
-        return constant_truth(default), derived, True
+        return bias_value(default, spec), derived, True
     if forwards_kwargs and inner_value is None:
         return (Bias.DEFAULT if spec.bias_default else Bias.FALSE), derived, True
     return Bias.UNKNOWN, derived, True
@@ -126,19 +157,81 @@ def is_transparent(call: cst.Call, spec: LayerSpec) -> bool:
 
 
 def _arg_is(call: cst.Call, cond: ArgIs) -> bool:
-    positional = [a for a in call.args if a.keyword is None]
-    value: cst.BaseExpression | None = None
-    for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value == cond.param:
-            value = arg.value
-    if value is None and cond.index is not None and len(positional) > cond.index:
-        value = positional[cond.index].value
+    return cond_state(call, cond) is True
+
+
+def cond_state(call: cst.Call, cond: Cond) -> bool | None:
+    """Whether a condition holds for a call: True, False, or None when it cannot
+    be told (a ``*args``/``**kwargs`` could carry the argument)."""
+    if any(arg.star for arg in call.args):
+        found = argument(call, cond.param, None)
+        if found is None:
+            return None
+    if isinstance(cond, ArgSame):
+        a = argument(call, cond.param, cond.index)
+        b = argument(call, cond.other, cond.other_index)
+        if a is None or b is None:
+            return False
+        return _source(a) == _source(b)
+    value = argument(call, cond.param, cond.index)
     if value is None:
         return cond.absent_ok
-    const = constant(value)
-    return const is not NOT_CONST and any(
-        const == v and type(const) is type(v) for v in cond.values
-    )
+    return value_is(constant(value), cond)
+
+
+def value_is(const: object, cond: ArgIs) -> bool:
+    """Whether a value (a constant, or ``NOT_CONST``) meets ``cond``."""
+    if const is NOT_CONST or const is NOT_CONSTANT:
+        return cond.unknown_ok
+    listed = any(const == v and type(const) is type(v) for v in cond.values)
+    return listed != cond.negate
+
+
+def holds(call: cst.Call, when: When) -> bool:
+    """Whether some alternative of ``when`` surely holds for ``call`` (empty: yes)."""
+    if not when:
+        return True
+    return any(all(cond_state(call, c) is True for c in alt) for alt in when)
+
+
+def keywords_hold(keywords: tuple[tuple[str, object], ...], when: When) -> bool:
+    """``when`` over a call's keyword arguments only (their constant values)."""
+    if not when:
+        return True
+    given = dict(keywords)
+    for alt in when:
+        ok = True
+        for cond in alt:
+            if isinstance(cond, ArgSame):
+                ok = False
+            else:
+                key = cond.param if cond.param in given else f"#{cond.index}"
+                ok = value_is(given[key], cond) if key in given else cond.absent_ok
+            if not ok:
+                break
+        if ok:
+            return True
+    return False
+
+
+def layout_axes(call: cst.Call, layout: Layout) -> tuple[int, ...] | None:
+    """The channel axes ``layout`` gives for this call (None: not known)."""
+    value: object = layout.default
+    if layout.param is not None:
+        if any(arg.star for arg in call.args) and argument(call, layout.param, None) is None:
+            return None
+        node = argument(call, layout.param, layout.index)
+        if node is not None:
+            value = constant(node)
+            if value is None:
+                value = layout.default
+    if value is NOT_CONST or value is None:
+        return None
+    return layout.axes_for(value)
+
+
+def _source(node: cst.BaseExpression) -> str:
+    return cst.Module([]).code_for_node(node).strip()
 
 
 NOT_CONST = object()
@@ -155,7 +248,28 @@ def constant(node: cst.BaseExpression) -> object:
     if isinstance(node, cst.Tuple):
         items = tuple(constant(e.value) for e in node.elements)
         return NOT_CONST if NOT_CONST in items else items
+    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else NOT_CONST
+    if (
+        isinstance(node, cst.UnaryOperation)
+        and isinstance(node.operator, cst.Minus)
+        and isinstance(node.expression, (cst.Integer, cst.Float))
+    ):
+        inner = constant(node.expression)
+        return NOT_CONST if inner is NOT_CONST else -inner  # type: ignore[operator]
+    if isinstance(node, cst.Float):
+        try:
+            return float(node.value.replace("_", ""))
+        except ValueError:
+            return NOT_CONST
     return NOT_CONST
+
+
+def call_constant(node: cst.BaseExpression) -> object:
+    """A call argument's constant value, or :data:`~convbnlint.ir.NOT_CONSTANT`."""
+    value = constant(node)
+    return NOT_CONSTANT if value is NOT_CONST else value
 
 
 def constant_truth(value: cst.BaseExpression) -> Bias:

@@ -9,8 +9,15 @@ from __future__ import annotations
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
-from convbnlint.catalog import Catalog, LayerSpec, Role
-from convbnlint.facts.arguments import argument, bias_state, helper_bias, is_transparent
+from convbnlint.catalog import Apply, Catalog, LayerSpec, Role
+from convbnlint.facts.arguments import (
+    argument,
+    bias_state,
+    helper_bias,
+    holds,
+    is_transparent,
+    layout_axes,
+)
 from convbnlint.facts.prescan import prescan, returns
 from convbnlint.ir import Invocation, ModuleFacts, Ref, Site, UnknownRef, ESCAPED
 from convbnlint.syntax.names import NameResolver
@@ -35,11 +42,14 @@ class FactBuilder:
         self._inv_ids: dict[cst.Call, int] = {}
         self._scope_ids: dict[cst.CSTNode, int] = {}
         self._families: dict[str, int] = {}
+        # ``functools.partial(<catalogued class>, ...)`` calls, by id (Site.partial).
+        self.partial_nodes: dict[int, cst.Call] = {}
 
     # -- public
     def build(self) -> ModuleFacts:
         self._assign_families()
         self._find_factories()
+        self.module_info = prescan(self.module.body)
         from convbnlint.facts.scope import Scope
 
         scope = Scope(self, self._scope_id(self.module), prescan(self.module.body), None, None)
@@ -68,7 +78,7 @@ class FactBuilder:
                 continue
             call = found[0].value
             spec = self.spec_of(call.func)
-            if spec is not None and spec.role is Role.BIASED:
+            if spec is not None and spec.role is Role.BIASED and spec.apply is Apply.OBJECT:
                 self.factories[name] = call
                 self.factory_defs[name] = nodes[0]
                 self.factory_calls.add(call)
@@ -110,7 +120,29 @@ class FactBuilder:
         return 10_000 + self._scope_id(cls)
 
     # -- resolution
+    def partial_of(self, rhss: list[cst.BaseExpression]) -> tuple[LayerSpec, cst.Call] | None:
+        """``partial(<catalogued class>, ...)`` as a name's only binding."""
+        if len(rhss) != 1 or not isinstance(rhss[0], cst.Call):
+            return None
+        call = rhss[0]
+        makers = self.framework.partial_makers
+        if not makers or not call.args or call.args[0].keyword is not None or call.args[0].star:
+            return None
+        names = self.names(call.func)
+        if not names or not set(names) <= makers:
+            return None
+        spec = self.spec_of(call.args[0].value)
+        if spec is None or spec.apply is not Apply.OBJECT or spec.role is Role.SEQUENTIAL:
+            return None
+        return spec, call
+
     def spec_of(self, func: cst.BaseExpression) -> LayerSpec | None:
+        """The catalogued class (or function) a callee expression names.
+
+        A call as the callee (``Conv2D(...)(x)``) applies an object: not a constructor.
+        """
+        if isinstance(func, cst.Call):
+            return None
         names = self.names(func)
         if not names:
             return None
@@ -122,7 +154,15 @@ class FactBuilder:
             specs.add(spec)
         return specs.pop() if len(specs) == 1 else None
 
-    def site_for(self, call: cst.Call, spec: LayerSpec, scope: int = -1) -> int:
+    def site_for(
+        self,
+        call: cst.Call,
+        spec: LayerSpec,
+        scope: int = -1,
+        partial: cst.Call | None = None,
+    ) -> int:
+        """The site of a catalogued call.  ``partial``: the ``functools.partial``
+        call whose bound arguments come first (the site's arguments are both)."""
         sid = self._site_ids.get(call)
         if sid is not None and scope != -1:
             self.facts.sites[sid].scope = scope
@@ -130,14 +170,32 @@ class FactBuilder:
             sid = len(self._site_ids)
             self._site_ids[call] = sid
             self.site_nodes[sid] = call
-            self.facts.sites[sid] = Site(
+            args = call
+            pid = None
+            if partial is not None:
+                args = _merged(partial, call)
+                pid = len(self.partial_nodes)
+                self.partial_nodes[pid] = partial
+            bias = bias_state(args, spec)
+            fixable, unfixable = True, None
+            if partial is not None and spec.role is Role.BIASED:
+                spec, fixable, unfixable = _through_partial(partial, spec)
+            site = Site(
                 sid,
                 spec,
-                bias=bias_state(call, spec),
-                transparent=spec.role is Role.TRANSPARENT and is_transparent(call, spec),
+                bias=bias,
+                transparent=spec.role is Role.TRANSPARENT and is_transparent(args, spec),
                 scope=scope,
-                channels=self._channels(call, spec),
+                channels=self._channels(args, spec),
+                when_ok=holds(args, spec.when),
+                partial=pid,
+                fixable=fixable,
+                unfixable=unfixable,
             )
+            if spec.layout is not None:
+                site.axes = layout_axes(args, spec.layout)
+                site.layout_known = site.axes is not None
+            self.facts.sites[sid] = site
         return sid
 
     def helper_call_site(self, call: cst.Call, name: str, scope: int) -> int | None:
@@ -190,3 +248,37 @@ class FactBuilder:
         refs = self.facts.bindings.setdefault(holder, [])
         if ref not in refs:
             refs.append(ref)
+
+
+def _through_partial(partial: cst.Call, spec: LayerSpec) -> tuple[LayerSpec, bool, str | None]:
+    """The spec as seen from a call of ``partial(cls, *bound, **kw)`` (its bias
+    slot moves left by the bound positionals), and whether the fix can be written
+    at that call (not when the partial binds the bias itself)."""
+    from dataclasses import replace
+
+    bound = partial.args[1:]
+    if any(a.star for a in bound):
+        return spec, False, "functools.partial binds unknown arguments"
+    npos = sum(1 for a in bound if a.keyword is None)
+    if any(a.keyword is not None and a.keyword.value == spec.bias_param for a in bound):
+        return spec, False, f"{spec.bias_param} is bound in functools.partial"
+    index = spec.bias_index
+    if index is not None:
+        if index < npos:
+            return spec, False, f"{spec.bias_param} is bound in functools.partial"
+        index -= npos
+    return replace(spec, bias_index=index), True, None
+
+
+def _merged(partial: cst.Call, call: cst.Call) -> cst.Call:
+    """The call ``partial(cls, *a, **k)(*b, **j)`` amounts to: ``cls(*a, *b, **k, **j)``,
+    a keyword of the later call replacing the partial's."""
+    bound = partial.args[1:]
+    later = {a.keyword.value for a in call.args if a.keyword is not None}
+    positional = [a for a in (*bound, *call.args) if a.keyword is None and a.star != "**"]
+    keywords = [
+        a for a in bound if (a.keyword is not None and a.keyword.value not in later) or a.star == "**"
+    ]
+    keywords += [a for a in call.args if a.keyword is not None or a.star == "**"]
+    args = [a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in (*positional, *keywords)]
+    return cst.Call(func=call.func, args=args)

@@ -12,16 +12,20 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from convbnlint.catalog import Role
-from convbnlint.facts.arguments import string_value
+from convbnlint.catalog import Apply, LayerSpec, Role
+from convbnlint.facts.arguments import argument, call_constant, string_value
 from convbnlint.facts.env import C_BIND, C_ESCAPE, C_HARMLESS, Ctx, Env
 from convbnlint.ir import (
     ESCAPED,
+    ITEMS_ESCAPED,
     LIST,
     SEQ_SELF,
+    ContainerState,
+    Graph,
     ListState,
     SiteRef,
     UnknownRef,
+    call_use,
 )
 
 if TYPE_CHECKING:
@@ -31,11 +35,18 @@ if TYPE_CHECKING:
 class Calls:
     def call(self, node: cst.Call, ctx: Ctx, env: Env) -> int | None:
         spec = self.b.spec_of(node.func)
+        partial = None
+        if spec is None:
+            found = self.partial_spec(node.func)
+            if found is not None:
+                spec, partial = found
         if spec is not None:
-            sid = self.b.site_for(node, spec, self.scope_id)
+            sid = self.b.site_for(node, spec, self.scope_id, partial)
+            if spec.apply is Apply.INPUT_ARG:
+                return self.apply_input_arg(node, sid, spec, ctx, env)
             self.record_ref(SiteRef(sid), ctx)
             if spec.role is Role.SEQUENTIAL:
-                self.sequential(sid, node.args, env)
+                self.sequential(sid, node.args, env, spec)
             else:
                 for arg in node.args:
                     self.expr(arg.value, C_ESCAPE, env)
@@ -70,6 +81,12 @@ class Calls:
         if (
             isinstance(func, cst.Attribute)
             and isinstance(func.value, cst.Name)
+            and self.container_method(node, func.value.value, func.attr.value, env)
+        ):
+            return None
+        if (
+            isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Name)
             and self.list_method(node, func.value.value, func.attr.value, env)
         ):
             return None
@@ -94,10 +111,19 @@ class Calls:
         if not isinstance(callee, UnknownRef):
             inv = self.b.inv_for(node, callee)
             self.expr(func, Ctx("callee", inv=inv.id), env)
-            sole = len(node.args) == 1 and node.args[0].keyword is None and node.args[0].star == ""
-            arg_ctx = Ctx("sole_input", ref=callee) if sole else C_ESCAPE
-            for arg in node.args:
-                self.expr(arg.value, arg_ctx, env)
+            # The input: the one positional argument; keyword arguments beside it
+            # (``bn(x, training=False)``) go with it, for the catalog to judge.
+            args = node.args
+            sole = bool(args) and args[0].keyword is None and not any(a.star for a in args)
+            # Other positionals as ("#<slot>", value): ``bn(x, True)`` (Haiku).
+            keywords = tuple(
+                (a.keyword.value if a.keyword else f"#{i}", call_constant(a.value))
+                for i, a in enumerate(args)
+                if i > 0
+            )
+            arg_ctx = Ctx("sole_input", ref=callee, keywords=keywords) if sole else C_ESCAPE
+            for i, arg in enumerate(args):
+                self.expr(arg.value, arg_ctx if i == 0 else C_ESCAPE, env)
             if ctx.kind == "def":
                 return inv.id
             self.consume(inv.id, ctx)
@@ -133,6 +159,60 @@ class Calls:
         for arg in node.args:
             self.expr(arg.value, C_ESCAPE, env)
         return None
+
+    def apply_input_arg(
+        self, node: cst.Call, sid: int, spec: LayerSpec, ctx: Ctx, env: Env
+    ) -> int | None:
+        """A call that builds a layer and applies it to its input argument
+        (``tf.compat.v1.layers.conv2d(x, ...)``): a site and an invocation of it."""
+        ref = SiteRef(sid)
+        inv = self.b.inv_for(node, ref)
+        self.b.use(ref, call_use(inv.id))
+        value = argument(node, spec.input_param or "", spec.input_index)
+        for arg in node.args:
+            if value is not None and arg.value is value:
+                self.expr(arg.value, Ctx("sole_input", ref=ref), env)
+            else:
+                self.expr(arg.value, C_ESCAPE, env)
+        if ctx.kind == "def":
+            return inv.id
+        self.consume(inv.id, ctx)
+        return None
+
+    def container_method(self, node: cst.Call, name: str, method: str, env: Env) -> bool:
+        """``model.add(layer)`` on a container held in a local name (appends while the
+        name has not been used otherwise), and the framework's other container
+        methods (``insert``, ``pop``...): the items become unknown."""
+        fw = self.b.framework
+        if method not in fw.container_appenders and method not in fw.container_mutators:
+            return False
+        state = env.get(LIST + name)
+        plain = len(node.args) == 1 and not node.args[0].star and node.args[0].keyword is None
+        if (
+            isinstance(state, ContainerState)
+            and method in fw.container_appenders
+            and plain
+            and name in self.holder_names
+        ):
+            site = self.b.facts.sites[state.sid]
+            value = node.args[0].value
+            if state.used or state.broken or site.items is None:
+                env[LIST + name] = ContainerState(state.sid, state.graph, True, True)
+                site.items = None
+                self.expr(value, C_ESCAPE, env)
+                return True
+            ref = self.ref_of(value)
+            graph = state.graph.then(Graph.single(ref), self.conds)
+            env[LIST + name] = ContainerState(state.sid, graph)
+            site.items = graph
+            self.expr(value, Ctx("member", seq=state.sid), env)
+            return True
+        if name in self.holder_names:
+            self.b.use(self.local(name), ITEMS_ESCAPED)
+            if isinstance(state, ContainerState):
+                env[LIST + name] = ContainerState(state.sid, state.graph, True, True)
+                self.b.facts.sites[state.sid].items = None
+        return False
 
     def self_setattr(self, args: Sequence[cst.Arg], env: Env) -> None:
         """``self.add_module(name, m)`` / ``setattr(self, name, m)``."""

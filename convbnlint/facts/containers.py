@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from convbnlint.catalog import LayerSpec
+from convbnlint.facts.arguments import argument
 from convbnlint.facts.env import C_ESCAPE, Ctx, Env
 from convbnlint.ir import (
     EMPTY_GRAPH,
@@ -50,8 +52,22 @@ class Containers:
             state.lids, state.graph.then(Graph.single(node), self.conds), state.partial
         )
 
-    def sequential(self, sid: int, args: Sequence[cst.Arg], env: Env) -> None:
+    def sequential(
+        self, sid: int, args: Sequence[cst.Arg], env: Env, spec: LayerSpec | None = None
+    ) -> None:
         """Items of ``nn.Sequential(...)`` (or a Sequential subclass's ``super().__init__``)."""
+        if spec is not None and (
+            spec.items_from == "list"
+            or (
+                spec.items_from == "either"
+                and len(args) == 1
+                and not args[0].star
+                and args[0].keyword is None
+                and isinstance(args[0].value, (cst.List, cst.Tuple))
+            )
+        ):
+            self.sequential_list(sid, args, env, spec)
+            return
         graph = EMPTY_GRAPH
         ordered = self.ordered_dict_items(args)
         if ordered is not None:
@@ -63,7 +79,7 @@ class Containers:
         for arg in args:
             if arg.star == "*" and isinstance(arg.value, cst.Name):
                 state = env.get(LIST + arg.value.value)
-                if state is not None and state.clean:
+                if isinstance(state, ListState) and state.clean:
                     graph = graph.then(state.graph, self.conds)
                     for ref in state.graph.nodes():
                         self.b.use(ref, member_use(sid))
@@ -74,6 +90,41 @@ class Containers:
                 continue
             graph = graph.then(Graph.single(self.ref_of(arg.value)), self.conds)
             self.expr(arg.value, Ctx("member", seq=sid), env)
+        self.b.facts.sites[sid].items = graph
+
+    def sequential_list(
+        self, sid: int, args: Sequence[cst.Arg], env: Env, spec: LayerSpec
+    ) -> None:
+        """Items of a container that takes them as one list (``keras.Sequential([...])``)."""
+        call = cst.Call(func=cst.Name("_"), args=args)
+        index = spec.items_index if spec.items_from == "list" else 0
+        value = argument(call, spec.items_param or "", index)
+        graph: Graph | None = EMPTY_GRAPH
+        if value is None and any(a.star for a in args):
+            graph = None
+        elif isinstance(value, (cst.List, cst.Tuple)):
+            for el in value.elements:
+                if isinstance(el, cst.StarredElement):
+                    graph = graph.then(Graph.single(UNKNOWN), self.conds)  # type: ignore[union-attr]
+                    self.expr(el.value, C_ESCAPE, env)
+                    continue
+                graph = graph.then(Graph.single(self.ref_of(el.value)), self.conds)  # type: ignore[union-attr]
+                self.expr(el.value, Ctx("member", seq=sid), env)
+        elif isinstance(value, cst.Name) and isinstance(env.get(LIST + value.value), ListState):
+            state = env[LIST + value.value]
+            if state.clean:
+                graph = state.graph
+                for ref in state.graph.nodes():
+                    self.b.use(ref, member_use(sid))
+            else:
+                graph = None
+                self.expr(value, C_ESCAPE, env)
+        elif value is not None and not (isinstance(value, cst.Name) and value.value == "None"):
+            graph = None
+            self.expr(value, C_ESCAPE, env)
+        for arg in args:
+            if arg.value is not value:
+                self.expr(arg.value, C_ESCAPE, env)
         self.b.facts.sites[sid].items = graph
 
     def ordered_dict_items(self, args: Sequence[cst.Arg]) -> list[cst.BaseExpression] | None:
@@ -135,7 +186,7 @@ class Containers:
     def list_method(self, node: cst.Call, name: str, method: str, env: Env) -> bool:
         """``layers.append(m)`` / ``extend([...])`` / ``insert(len(layers), m)``."""
         state = env.get(LIST + name)
-        if state is None:
+        if not isinstance(state, ListState):
             return False
         args = node.args
         plain = all(not a.star and a.keyword is None for a in args)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from convbnlint.ir import LIST, ListState, Ref
+from convbnlint.ir import LIST, Ref
 
 # --------------------------------------------------------------------------- contexts
 # A context says where an expression's value goes.
@@ -22,6 +22,8 @@ class Ctx:
     seq: int = -1  # item
     index: int = -1  # item
     inv: int = -1  # callee
+    # sole_input: the call's other arguments, as (keyword, constant) pairs.
+    keywords: tuple[tuple[str, object], ...] = ()
 
 
 C_ESCAPE = Ctx("escape")
@@ -55,7 +57,7 @@ def merge_envs(*envs: Env | None) -> Env | None:
             for v in present[1:]:
                 merged = merged.union(v)
             if len(present) < len(values):
-                merged = ListState(merged.lids, merged.graph, True)
+                merged = merged.with_partial()
             out[key] = merged
         else:
             acc: frozenset[int] = frozenset()

@@ -13,7 +13,11 @@ import libcst as cst
 from convbnlint.cstwalk import children
 from convbnlint.facts.env import C_ESCAPE, C_HARMLESS, Ctx, Env
 from convbnlint.facts.prescan import NESTED, ScopeInfo
+from convbnlint.catalog import Apply
 from convbnlint.ir import (
+    ITEMS_ESCAPED,
+    CallInput,
+    ContainerState,
     BIND,
     ESCAPE,
     ESCAPED,
@@ -39,7 +43,12 @@ class Expressions:
         if isinstance(node, cst.Call):
             spec = self.b.spec_of(node.func)
             if spec is not None:
+                if spec.apply is not Apply.OBJECT:
+                    return UNKNOWN  # its value is the output, not a module
                 return SiteRef(self.b.site_for(node, spec))
+            found = self.partial_spec(node.func)
+            if found is not None:
+                return SiteRef(self.b.site_for(node, found[0], partial=found[1]))
             helper = self.helper_site(node)
             return UNKNOWN if helper is None else SiteRef(helper)
         name = self.self_attr(node)
@@ -95,7 +104,7 @@ class Expressions:
     def consume(self, inv: int, ctx: Ctx) -> None:
         consumers = self.b.facts.invocations[inv].consumers
         if ctx.kind == "sole_input" and ctx.ref is not None:
-            consumers.add(ctx.ref)
+            consumers.add(CallInput(ctx.ref, ctx.keywords) if ctx.keywords else ctx.ref)
         elif ctx.kind in ("discard", "harmless"):
             return
         else:
@@ -111,6 +120,9 @@ class Expressions:
             return self.call(node, ctx, env)
         if isinstance(node, cst.Name):
             if node.value in self.holder_names:
+                state = env.get(LIST + node.value)
+                if isinstance(state, ContainerState) and not state.used:
+                    env[LIST + node.value] = ContainerState(state.sid, state.graph, True)
                 self.record_ref(self.local(node.value), ctx)
             else:
                 if node.value in env:
@@ -132,6 +144,9 @@ class Expressions:
             base = node.value
             ref = self.ref_of(base) if not isinstance(base, cst.Call) else UNKNOWN
             if not isinstance(ref, UnknownRef):
+                fw = self.b.framework
+                if node.attr.value in fw.container_mutators | fw.container_appenders:
+                    self.b.use(ref, ITEMS_ESCAPED)  # (a modelled append never gets here)
                 kind = C_ESCAPE if node.attr.value in self.b.framework.output_attrs else C_HARMLESS
                 self.expr(base, kind, env)
             elif isinstance(base, cst.Name) and base.value in env:
@@ -150,6 +165,8 @@ class Expressions:
             nested = type(self)(
                 self.b, self.b._scope_id(node), ScopeInfo(), self.self_name, self.family
             )
+            nested.module_visible = False
+            nested.is_function = True
             nested.generic_children(node, {})
             return None
         self.generic_children(node, env)

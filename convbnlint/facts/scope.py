@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from convbnlint.catalog import LayerSpec
+from convbnlint.catalog import Apply, LayerSpec
 from convbnlint.facts.calls import Calls
 from convbnlint.facts.containers import Containers
 from convbnlint.facts.env import Env
@@ -44,6 +44,10 @@ class Scope(Statements, Expressions, Calls, Containers):
         self.info = info
         self.self_name = self_name
         self.family = family
+        # Names this scope does not bind resolve to the module's globals (a module,
+        # a class or function at module level; not a scope nested in a function).
+        self.module_visible = True
+        self.is_function = False
         self.holder_names = self._holder_names()
         self.local_bound: set[str] = info.complex_bound | set(info.simple_rhs)
         self.seq_site: int | None = None  # its super().__init__ container site
@@ -74,7 +78,31 @@ class Scope(Statements, Expressions, Calls, Containers):
         return names
 
     def _is_catalog_call(self, node: cst.BaseExpression) -> bool:
-        return isinstance(node, cst.Call) and self.b.spec_of(node.func) is not None
+        """A call that builds a module object (not one that applies a layer to an
+        input and returns its output: ``Apply.INPUT_ARG``)."""
+        if not isinstance(node, cst.Call):
+            return False
+        spec = self.b.spec_of(node.func)
+        if spec is None:
+            return self.partial_spec(node.func) is not None
+        return spec.apply is Apply.OBJECT
+
+    def partial_spec(self, func: cst.BaseExpression) -> tuple[LayerSpec, cst.Call] | None:
+        """``name`` bound only to ``functools.partial(<catalogued class>, ...)``."""
+        if not isinstance(func, cst.Name) or not self.b.framework.partial_makers:
+            return None
+        name = func.value
+        if name in self.info.complex_bound or name in self.info.closure_names:
+            return None
+        rhss = self.info.simple_rhs.get(name)
+        if rhss is None:
+            info = self.b.module_info
+            if not self.module_visible or name in info.complex_bound:
+                return None
+            rhss = info.simple_rhs.get(name)
+            if rhss is None:
+                return None
+        return self.b.partial_of(rhss)
 
     def local(self, name: str) -> HolderRef:
         return HolderRef(("local", self.scope_id, name))

@@ -23,6 +23,10 @@ from convbnlint.facts.env import (
 )
 from convbnlint.facts.prescan import prescan, target_names
 from convbnlint.ir import (
+    ITEMS_ESCAPED,
+    UnknownRef,
+    ContainerState,
+    SiteRef,
     ESCAPE,
     LIST,
     SEQ_SELF,
@@ -81,6 +85,10 @@ class Statements:
             return self.assign([node.target], node.value, env)
         if isinstance(node, cst.AugAssign):
             target = node.target
+            if isinstance(target, cst.Name) and isinstance(
+                env.get(LIST + target.value), ContainerState
+            ):
+                self.b.facts.sites[env.pop(LIST + target.value).sid].items = None
             if isinstance(target, cst.Name) and LIST + target.value in env:
                 state = env[LIST + target.value]
                 if isinstance(node.operator, cst.AddAssign) and isinstance(
@@ -146,10 +154,15 @@ class Statements:
                 self.b.bind(h, ref)
                 if h[0] == "attr":
                     self.seq_append(h[2], value, env)
+                else:
+                    env.pop(LIST + h[2], None)
             self.expr(value, C_BIND, env)
+            self.hold_container(holders, ref, env)
         elif holders:
             for h in holders:
                 self.b.bind(h, UNKNOWN)
+                if h[0] == "local":
+                    env.pop(LIST + h[2], None)
             self.expr(value, C_ESCAPE, env)
         elif (
             tracked
@@ -191,6 +204,19 @@ class Statements:
             env.pop(LIST + n, None)
         return env
 
+    def hold_container(self, holders: list[tuple], ref: object, env: Env) -> None:
+        """``model = Sequential([...])``: later ``model.add(...)`` append to it."""
+        if (
+            len(holders) != 1
+            or holders[0][0] != "local"
+            or not isinstance(ref, SiteRef)
+            or not self.b.framework.container_appenders
+        ):
+            return
+        site = self.b.facts.sites[ref.site]
+        if site.spec.role is Role.SEQUENTIAL and site.items is not None:
+            env[LIST + holders[0][2]] = ContainerState(ref.site, site.items)
+
     def kill_target(self, target: cst.BaseExpression, env: Env) -> None:
         for name in target_names(target):
             env.pop(name, None)
@@ -210,7 +236,16 @@ class Statements:
             for element in target.slice:
                 self.generic_children(element, env)
         elif isinstance(target, cst.Attribute):
-            if not self.is_self(target.value):
+            if self.is_self(target.value):
+                if target.attr.value in self.b.framework.state_attrs and self.family is not None:
+                    # ``self.trainable = False``: every layer of the class may change.
+                    self.b.facts.dynamic_holders.add(("attr", self.family))
+            else:
+                # ``bn.trainable = False``, ``model.trainable = False``: an object
+                # changed in place is no longer what its constructor says.
+                ref = self.ref_of(target.value) if not isinstance(target.value, cst.Call) else UNKNOWN
+                if not isinstance(ref, UnknownRef):
+                    self.b.use(ref, ITEMS_ESCAPED)
                 self.expr(target.value, C_HARMLESS, env)
 
     # compound statements
@@ -281,7 +316,9 @@ class Statements:
     def forget(self, env: Env) -> None:
         """Make every value tracked in ``env`` unknown (sound fallback)."""
         for key, value in env.items():
-            if key.startswith(LIST):
+            if isinstance(value, ContainerState):
+                self.b.facts.sites[value.sid].items = None
+            elif key.startswith(LIST):
                 self.escape_list(value)
             else:
                 for inv in value:
@@ -365,6 +402,7 @@ class Statements:
         family = self.b.family_of(node, self.nested_counter)
         body = node.body.body if isinstance(node.body, cst.IndentedBlock) else node.body.body
         cls_scope = type(self)(self.b, self.b._scope_id(node), prescan(body), None, family)
+        cls_scope.module_visible = self.module_visible and not self.is_function
         # A Sequential subclass that keeps Sequential's forward: ``super().__init__(...)``
         # arguments are its items, in order.
         seq_specs = [
@@ -415,6 +453,8 @@ class Statements:
             self.b, self.b._scope_id(node), prescan(body, all_params), self_name, family
         )
         scope.seq_spec = seq_spec if node.name.value == "__init__" else None
+        scope.module_visible = self.module_visible and not self.is_function
+        scope.is_function = True
         scope.params = all_params
         scope.body = body
         out = scope.run_body(body)

@@ -19,15 +19,21 @@ class Rule:
     conditional: bool = False  # reports findings that hold only under a parameter test
 
     def message(
-        self, layer: str, norms: list[str], when: str | None = None, fix: str = "False"
+        self,
+        layer: str,
+        norms: list[str],
+        when: str | None = None,
+        fix: str = "False",
+        param: str = "bias",
+        fused: bool = False,
     ) -> str:
+        """The finding's text; ``param`` is the framework's bias argument
+        (``use_bias`` in Keras and Flax, ``bias_attr`` in Paddle...)."""
         norm = " / ".join(norms)
+        where = f"its own {norm}" if fused else f"the following {norm}"
         if when is not None:
-            return (
-                f"{layer} bias is cancelled by the following {norm} when {when}; "
-                f"pass bias={fix}"
-            )
-        return f"{layer} bias is cancelled by the following {norm}; pass bias={fix}"
+            return f"{layer} bias is cancelled by {where} when {when}; pass {param}={fix}"
+        return f"{layer} bias is cancelled by {where}; pass {param}={fix}"
 
     @property
     def doc_path(self) -> str:
