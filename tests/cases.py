@@ -1365,3 +1365,8 @@ CASES += [
         """,
     ),
 ]
+
+# Keras, TensorFlow, Flax, Paddle and the torch-like frameworks (issue 11).
+from tests.cases_frameworks import FRAMEWORK_CASES  # noqa: E402
+
+CASES += FRAMEWORK_CASES

@@ -50,7 +50,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from convbnlint.catalog import Catalog, LayerSpec, Role, common_substring
-from convbnlint.syntax.names import NAMED_BINDERS, ImportTable, from_target
+from convbnlint.syntax.names import NAMED_BINDERS, ImportTable, ast_full_name, from_target
 
 _MATCH_MAPPING_T = getattr(ast, "MatchMapping", None)
 
@@ -85,16 +85,18 @@ class _Finder:
         names = sorted(set(names), key=len, reverse=True)
         alts = "|".join(re.escape(n) for n in names)
         self.pattern = re.compile(rf"\b(?:{alts})\b{_JUNK}(?:[(\[]|as\b)")
+        self.loose = re.compile(rf"\b(?:{alts})\b")  # (any mention: ``partial(Conv2d)``)
         self.literal = common_substring(names) if names else ""
         self.offsets = sorted(
             {i for n in names for i in range(len(n)) if n.startswith(self.literal, i)}
         )
 
-    def search(self, text: str) -> bool:
+    def search(self, text: str, loose: bool = False) -> bool:
         literal = self.literal
+        pattern = self.loose if loose else self.pattern
         if len(literal) < 3:
-            return self.pattern.search(text) is not None
-        find, match, offsets = text.find, self.pattern.match, self.offsets
+            return pattern.search(text) is not None
+        find, match, offsets = text.find, pattern.match, self.offsets
         at = find(literal)
         while at >= 0:
             for off in offsets:
@@ -140,9 +142,16 @@ def _build_shapes(catalog: Catalog, families: frozenset[str]) -> Shapes:
 
 
 def shapes_match(text: str, catalog: Catalog, families: Collection[str]) -> bool:
-    """False when the text cannot hold a reportable layer site and a norm site cancelling it."""
+    """False when the text cannot hold a reportable layer site and a norm site cancelling it.
+
+    ``functools.partial(nn.Conv2d, ...)`` names a class without calling it: in a
+    text that mentions ``partial``, any mention of a class name counts.
+    """
+    loose = "partial" in text
     for _, seeds, norms in shapes_for(catalog, frozenset(families)).pairs:
-        if seeds.search(text) and norms.search(text):
+        if (seeds.search(text) or (loose and seeds.search(text, loose=True))) and (
+            norms.search(text) or (loose and norms.search(text, loose=True))
+        ):
             return True
     return False
 
@@ -391,8 +400,15 @@ def plan_blocks(
     for block in blocks:
         for name in block.bound:
             table.poison(name)
-    # Which calls may construct what.
+    # Which calls may construct what.  ``partial(cls, ...)``: what ``cls`` may.
     seed_specs, norm_families = shapes.seed_specs, shapes.norm_families
+    partials: set[int] = set()  # (ids of partial(...) calls: their class is args[0])
+    for index, call in calls.get("partial", ()):
+        if call.args:
+            inner = _last(call.args[0])
+            if inner is not None and (inner in all_names or inner in aliases):
+                calls.setdefault(inner, []).append((index, call))
+                partials.add(id(call))
     any_seed = False
     for last in (all_names | aliases.keys()) & calls.keys():
         names = ({last} if last in all_names else set()) | aliases.get(last, set())
@@ -402,10 +418,27 @@ def plan_blocks(
             cancels |= norm_families.get(name, frozenset())
         for index, call in calls[last]:
             block = blocks[index]
+            # The import table may say which class the callee is (the analysis
+            # resolves it the same way): then only that class's specs apply.
+            is_partial = id(call) in partials
+            callee = call.args[0] if is_partial else call.func
+            resolved = table.resolve(ast_full_name(callee))
+            call_specs, call_cancels = specs, cancels
+            if resolved is not None:
+                found = [catalog.lookup(n) for n in resolved]
+                call_specs = [sp for sp in found if sp is not None and sp in specs]
+                call_cancels = set()
+                for sp in found:
+                    if sp is not None:
+                        call_cancels |= set(norm_families.get(_last_part(sp.qualname), ())) & set(
+                            sp.cancels if sp.role is Role.CANCELLING_NORM else ()
+                        )
+                if not any(sp is not None for sp in found):
+                    continue
             block.catalog = True
-            block.norms |= cancels
-            for spec in specs:
-                if spec.family not in block.seeds and _may_be_on(call, spec):
+            block.norms |= call_cancels
+            for spec in call_specs:
+                if spec.family not in block.seeds and (is_partial or _may_be_on(call, spec)):
                     block.seeds.add(spec.family)
                     any_seed = True
     if not any_seed:

@@ -1,0 +1,173 @@
+"""Rule-table cases for the frameworks other than torch (issue 11).
+
+Same format as :mod:`tests.cases` (``# expect: CODE`` on the flagged line); none
+is runnable with torch.  Each near-miss line is silent on purpose; the comment
+says why.
+"""
+
+from __future__ import annotations
+
+from tests.cases import Case
+
+FRAMEWORK_CASES: list[Case] = [
+    Case(
+        "keras_functional_sequential_subclass",
+        """
+        import keras
+        from keras import layers
+
+        def build(x):
+            x = layers.Conv2D(32, 3)(x)  # expect: CBL001
+            x = layers.BatchNormalization()(x)
+            y = layers.Conv2D(32, 3, activation="relu")(x)
+            y = layers.BatchNormalization()(y)
+            z = layers.Conv2D(32, 3, data_format="channels_first")(y)
+            z = layers.BatchNormalization()(z)
+            w = layers.Conv2D(32, 3, data_format="channels_first")(z)  # expect: CBL001
+            w = layers.BatchNormalization(axis=1)(w)
+            v = layers.Conv2D(32, 3)(w)
+            v = layers.BatchNormalization(trainable=False)(v)
+            u = layers.Conv2D(32, 3)(v)
+            u = layers.BatchNormalization()(u, training=False)
+            t = layers.Conv2D(32, 3)(u)  # expect: CBL001
+            t = layers.BatchNormalization()(t, training=True)
+            d = layers.Dense(10)(t)  # expect: CBL002
+            d = layers.BatchNormalization()(d)
+            return d
+
+        model = keras.Sequential([
+            layers.Conv2D(8, 3),  # expect: CBL001
+            layers.BatchNormalization(),
+            layers.ReLU(),
+        ])
+        m2 = keras.Sequential()
+        m2.add(layers.Conv2D(8, 3))  # expect: CBL001
+        m2.add(layers.BatchNormalization())
+        m3 = keras.Sequential([layers.Conv2D(8, 3), layers.BatchNormalization()])
+        m3.pop()
+        m3.add(layers.ReLU())
+
+        class Block(layers.Layer):
+            def __init__(self):
+                super().__init__()
+                self.conv = layers.Conv2D(8, 3)  # expect: CBL001
+                self.bn = layers.BatchNormalization()
+            def call(self, x, training=None):
+                return self.bn(self.conv(x), training=training)
+        """,
+        runnable=False,
+        tags=("keras",),
+    ),
+    Case(
+        "tf_v1_and_slim_function_style",
+        """
+        import tensorflow as tf
+        import tf_slim as slim
+
+        def net(x, training):
+            y = tf.compat.v1.layers.conv2d(x, 32, 3)  # expect: CBL001
+            y = tf.compat.v1.layers.batch_normalization(y, training=training)
+            z = tf.compat.v1.layers.conv2d(y, 32, 3)
+            z = tf.compat.v1.layers.batch_normalization(z)
+            a = slim.conv2d(z, 64, [3, 3], activation_fn=None)  # expect: CBL001
+            a = slim.batch_norm(a, is_training=training)
+            b = slim.conv2d(a, 64, [3, 3])
+            b = slim.batch_norm(b, is_training=training)
+            c = slim.conv2d(b, 64, [3, 3], activation_fn=None, normalizer_fn=slim.batch_norm)
+            return c
+        """,
+        runnable=False,
+        tags=("tf",),
+    ),
+    Case(
+        "flax_linen_nnx_partial",
+        """
+        from functools import partial
+        import flax.linen as nn
+        from flax import nnx
+
+        class CNN(nn.Module):
+            @nn.compact
+            def __call__(self, x, train: bool):
+                x = nn.Conv(32, (3, 3))(x)  # expect: CBL001
+                x = nn.BatchNorm(use_running_average=not train)(x)
+                x = nn.Conv(32, (3, 3))(x)
+                x = nn.BatchNorm(use_running_average=True)(x)
+                conv = partial(nn.Conv, kernel_size=(3, 3))
+                norm = partial(nn.BatchNorm, use_running_average=not train, momentum=0.9)
+                x = conv(64)(x)  # expect: CBL001
+                x = norm()(x)
+                x = nn.Dense(10)(x)  # expect: CBL002
+                x = nn.BatchNorm()(x, use_running_average=not train)
+                return x
+
+        class Setup(nn.Module):
+            def setup(self):
+                self.conv = nn.Conv(16, (3, 3))  # expect: CBL001
+                self.bn = nn.BatchNorm(use_running_average=False)
+            def __call__(self, x):
+                return self.bn(self.conv(x))
+
+        class N(nnx.Module):
+            def __init__(self, rngs):
+                self.conv = nnx.Conv(3, 8, (3, 3), rngs=rngs)  # expect: CBL001
+                self.bn = nnx.BatchNorm(8, rngs=rngs)
+            def __call__(self, x):
+                return self.bn(self.conv(x))
+        """,
+        runnable=False,
+        tags=("flax",),
+    ),
+    Case(
+        "paddle_layers_layouts_frozen",
+        """
+        import paddle.nn as nn
+
+        class M(nn.Layer):
+            def __init__(self):
+                super().__init__()
+                self._conv = nn.Conv2D(3, 8, 3)  # expect: CBL001
+                self._bn = nn.BatchNorm2D(8, bias_attr=False)
+                self.c2 = nn.Conv2D(3, 8, 3, bias_attr=False)
+                self.b2 = nn.BatchNorm2D(8)
+                self.c3 = nn.Conv2D(3, 8, 3, data_format="NHWC")
+                self.b3 = nn.BatchNorm2D(8)
+                self.c4 = nn.Conv2D(3, 8, 3)
+                self.b4 = nn.BatchNorm2D(8, use_global_stats=True)
+                self.c5 = nn.Conv2D(3, 8, 3, bias=False)
+                self.b5 = nn.BatchNorm2D(8)
+            def forward(self, x):
+                return self.b5(self.c5(self.b4(self.c4(self.b3(self.c3(self.b2(self.c2(self._bn(self._conv(x))))))))))
+        seq = nn.Sequential(nn.Conv2D(3, 8, 3), nn.BatchNorm2D(8), nn.ReLU())  # expect: CBL001
+        """,
+        runnable=False,
+        tags=("paddle",),
+    ),
+    Case(
+        "torchlike_frameworks",
+        """
+        import mindspore.nn as msnn
+        import megengine.module as M
+        import jittor.nn as jnn
+        import oneflow.nn as onn
+        import haiku as hk
+        import torch.nn as tnn
+        from functools import partial
+        a = msnn.SequentialCell([msnn.Conv2d(3, 8, 3, has_bias=True), msnn.BatchNorm2d(8)])  # expect: CBL001
+        b = msnn.SequentialCell([msnn.Conv2d(3, 8, 3), msnn.BatchNorm2d(8)])
+        c = M.ConvBn2d(3, 8, 3)  # expect: CBL001
+        d = jnn.Sequential(jnn.Conv(3, 8, 3), jnn.BatchNorm(8))  # expect: CBL001
+        e = onn.Sequential(onn.Conv2d(3, 8, 3), onn.BatchNorm2d(8))  # expect: CBL001
+        f = tnn.Sequential(tnn.Conv2d(3, 8, 3), tnn.GroupNorm(8, 8))  # expect: CBL001
+        g = tnn.Sequential(tnn.Conv2d(3, 8, 3), tnn.GroupNorm(4, 8))
+        conv3 = partial(tnn.Conv2d, kernel_size=3)
+        h = tnn.Sequential(conv3(3, 8), tnn.BatchNorm2d(8))  # expect: CBL001
+        def fwd(x, is_training):
+            x = hk.Conv2D(8, 3)(x)  # expect: CBL001
+            x = hk.BatchNorm(True, True, 0.9)(x, is_training)
+            return x
+        """,
+        runnable=False,
+        tags=("torchlike",),
+    ),
+]
