@@ -442,6 +442,12 @@ class _Settings:
             unsafe_fixes=unsafe,
             use_prefilter=not a.no_prefilter,
             cache_dir=cache_dir,
+            # Project settings a catalog default depends on (Keras's data format).
+            settings=(
+                (("image-data-format", config.image_data_format),)
+                if config.image_data_format != "channels_last"
+                else ()
+            ),
         )
         return cls(config, options, fmt, unsafe, force, a.show_fixes, cache_dir, a.color)
 

@@ -104,6 +104,13 @@ OPTIONS: tuple[Option, ...] = (
         "Default output format (`text`, `concise`, `json`, `json-lines`, `github`,"
         " `gitlab`, `sarif`, `junit`); `--output-format` and `CONVBNLINT_OUTPUT_FORMAT` win.",
     ),
+    Option(
+        "image-data-format",
+        "str",
+        "channels_last",
+        "Keras's `image_data_format` (the layout of a conv without `data_format`): "
+        "`channels_last` or `channels_first`, as in your `keras.json`.",
+    ),
 )
 
 
@@ -121,6 +128,7 @@ class Config:
     force_exclude: bool = False
     unsafe_fixes: bool = False
     output_format: str | None = None
+    image_data_format: str = "channels_last"
 
     @property
     def selected(self) -> list[str] | None:
@@ -246,6 +254,11 @@ def load(path: Path | None, start: Path | None = None) -> Config:
                     f"{path}: [tool.convbnlint] output-format: unknown format {value!r}"
                     f" (one of: {', '.join(FORMATS)})"
                 )
+        if key == "image-data-format" and value not in ("channels_last", "channels_first"):
+            raise ConfigError(
+                f"{path}: [tool.convbnlint] image-data-format must be "
+                "'channels_last' or 'channels_first'"
+            )
         setattr(config, key.replace("-", "_"), value)
     return config
 

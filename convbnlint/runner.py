@@ -57,6 +57,16 @@ class Options:
     cache_dir: str | None = None
     # Progress bar on stderr: None decides (a terminal, not CI, a long run).
     progress: bool | None = None
+    # Project settings the catalog's defaults depend on (``image-data-format``).
+    settings: tuple[tuple[str, str], ...] = ()
+
+
+def catalog_for(options: Options):  # type: ignore[no-untyped-def]
+    """The catalog with the project's settings applied (the default one without)."""
+    from convbnlint.catalog import default_catalog
+
+    catalog = default_catalog()
+    return catalog.configured(dict(options.settings)) if options.settings else catalog
 
 
 def check_text(text: str, path: str, options: Options) -> FileResult:
@@ -68,6 +78,7 @@ def check_text(text: str, path: str, options: Options) -> FileResult:
     try:
         checked = check(
             text,
+            catalog=catalog_for(options),
             select=options.select,
             ignore=options.ignore,
             use_prefilter=options.use_prefilter,
@@ -379,7 +390,7 @@ def _open_cache(options: Options) -> Cache | None:
     from convbnlint.cache import Cache, fingerprint
 
     key = fingerprint(
-        [options.select, options.ignore, options.use_prefilter, "check"]
+        [options.select, options.ignore, options.use_prefilter, list(options.settings), "check"]
     )
     return Cache(Path(options.cache_dir), key)
 
