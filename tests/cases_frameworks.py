@@ -170,4 +170,47 @@ FRAMEWORK_CASES: list[Case] = [
         runnable=False,
         tags=("torchlike",),
     ),
+    Case(
+        "framework_traps_stay_silent",
+        """
+        import keras
+        from keras import layers
+        import haiku as hk
+        import torch.nn as tnn
+        from functools import partial
+
+        frozen = keras.Sequential([layers.Conv2D(8, 3), layers.BatchNormalization()])
+        frozen.trainable = False  # the whole model frozen: its norms use moving statistics
+        seq = tnn.Sequential(tnn.Conv2d(3, 8, 3), tnn.BatchNorm2d(8))
+        seq.insert(1, tnn.ReLU())  # the items changed after construction
+        grown = keras.Sequential([layers.Conv2D(8, 3)])
+        grown(None)
+        grown.add(layers.BatchNormalization())  # added after a use: not what that use saw
+        gn = keras.Sequential([layers.Conv2D(8, 3), layers.GroupNormalization(groups=4)])
+        inst = keras.Sequential([layers.Conv2D(8, 3), layers.GroupNormalization(groups=-1)])  # expect: CBL001
+        gtorch = tnn.Sequential(tnn.Conv2d(3, 8, 3), tnn.GroupNorm(4, 8))
+        shared = partial(tnn.Conv2d, bias=True)
+        bound = tnn.Sequential(shared(3, 8, 3), tnn.BatchNorm2d(8))  # expect: CBL001
+
+        class Frozen(layers.Layer):
+            def __init__(self):
+                super().__init__()
+                self.conv = layers.Conv2D(8, 3)
+                self.bn = layers.BatchNormalization()
+                self.bn.trainable = False  # frozen in place
+
+            def call(self, x):
+                return self.bn(self.conv(x))
+
+        def haiku_eval(x):
+            y = hk.Conv2D(8, 3)(x)
+            return hk.BatchNorm(True, True, 0.9)(y, False)  # is_training=False
+
+        def haiku_train(x, is_training):
+            y = hk.Conv2D(8, 3)(x)  # expect: CBL001
+            return hk.BatchNorm(True, True, 0.9)(y, is_training)
+        """,
+        runnable=False,
+        tags=("traps",),
+    ),
 ]

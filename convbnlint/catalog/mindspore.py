@@ -6,9 +6,10 @@ Read from the real signatures (the mindspore 2.10.0 wheel; rechecked in
 
 * ``nn.Conv{1,2,3}d(in, out, kernel, stride, pad_mode, padding, dilation, group,
   has_bias=False, ...)``: ``has_bias`` 8 and **off by default**;
-  ``nn.Conv{1,2}dTranspose``: ``has_bias`` 9 (``Conv2dTranspose`` puts
+  ``nn.Conv{2,3}dTranspose``: ``has_bias`` 9 (``Conv2dTranspose`` puts
   ``output_padding`` at 6, ``Conv3dTranspose`` at 8); ``nn.Conv2d``/``Conv3d`` take
-  ``data_format`` (11): NCHW or NHWC;
+  ``data_format`` (11): NCHW or NHWC; ``nn.Conv1dTranspose`` has no
+  ``output_padding``: ``has_bias`` 8;
 * ``nn.Dense(in, out, weight_init, bias_init, has_bias=True, activation=None)``:
   4, ``activation`` 5; ``nn.Linear(in, out, bias=True)``: 2;
 * ``nn.BatchNorm{1,2}d(num_features, eps, momentum, affine, gamma_init, beta_init,
@@ -45,7 +46,7 @@ def _build() -> tuple[LayerSpec, ...]:
         t.conv(NN, "Conv2d", 8, bias_param="has_bias", bias_default=False, layout=_layout(11)),
         t.conv(NN, "Conv3d", 8, bias_param="has_bias", bias_default=False,
                layout=_layout(11, "NCDHW")),
-        t.conv(NN, "Conv1dTranspose", 9, bias_param="has_bias", bias_default=False,
+        t.conv(NN, "Conv1dTranspose", 8, bias_param="has_bias", bias_default=False,
                layout=_layout(None)),
         t.conv(NN, "Conv2dTranspose", 9, bias_param="has_bias", bias_default=False,
                layout=_layout(None)),

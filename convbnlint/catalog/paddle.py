@@ -14,7 +14,7 @@ Read from the real signatures (the paddlepaddle 3.3.1 wheel; rechecked in
 * ``BatchNorm{1,2,3}D(num_features, momentum, epsilon, weight_attr, bias_attr,
   data_format (5), use_global_stats (6), name)``, ``SyncBatchNorm`` (no
   ``use_global_stats``), the older ``BatchNorm(num_channels, act, is_test (2), ...,
-  data_layout (8), ..., use_global_stats (14), trainable_statistics)``,
+  data_layout (8), ..., use_global_stats (13), trainable_statistics)``,
   ``InstanceNorm{1,2,3}D(..., data_format (5))``, ``GroupNorm(num_groups,
   num_channels, ...)``.
 
@@ -87,7 +87,7 @@ def _build() -> tuple[LayerSpec, ...]:
         LayerSpec(
             role=Role.CANCELLING_NORM,
             when=((ArgIs("is_test", 2, (True, 1), negate=True),
-                   ArgIs("use_global_stats", 14, (True, 1), negate=True)),),
+                   ArgIs("use_global_stats", 13, (True, 1), negate=True)),),
             layout=Layout("data_layout", 8, "NCHW", _AXES),
             **_n("BatchNorm"),  # type: ignore[arg-type]
         )
