@@ -56,7 +56,7 @@ def _archive(requirement: str, download: bool) -> Path | None:
     proc = subprocess.run(
         [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(WHEELS),
          requirement],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True, text=True, timeout=180,
     )
     if proc.returncode != 0:
         return None
