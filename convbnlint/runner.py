@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from convbnlint.catalog import common_substring
+from convbnlint.catalog import token_groups
 from convbnlint.types import FileResult
 
 if TYPE_CHECKING:
@@ -207,7 +207,9 @@ def run(
     heavy: list[int] = []
     heavy_bytes = 0
     tokens = _prefilter_tokens(options)
-    hint = common_substring(tokens) if tokens else b""  # (b"Norm": one scan, not two)
+    # Tokens grouped under a shared part (b"Norm" for BatchNorm/InstanceNorm/GroupNorm):
+    # a file without any is settled with one scan per group, not one per token.
+    groups = token_groups(tokens) if tokens else ()
     for i in pending:
         opts = _with_extras(options, extras[i])
         try:
@@ -218,7 +220,7 @@ def run(
         if (
             tokens is not None
             and not options.keep_source
-            and (hint not in raw or not any(t in raw for t in tokens))
+            and not any(h in raw and any(t in raw for t in ts) for h, ts in groups)
             and _plain_ascii(raw)
         ):
             # Decodes as itself and names no norm: clean, as check() would say.

@@ -321,6 +321,23 @@ def common_substring(items: Sequence[AnyStr]) -> AnyStr:
     return shortest[:0]
 
 
+def token_groups(tokens: Sequence[bytes]) -> tuple[tuple[bytes, tuple[bytes, ...]], ...]:
+    """Tokens grouped by a shared part of 4 bytes or more (``Norm``), each group with
+    that part: a text without the part holds none of the group's tokens."""
+    groups: list[tuple[bytes, tuple[bytes, ...]]] = []
+    rest = list(tokens)
+    while rest:
+        best: tuple[bytes, ...] = (rest[0],)
+        part = rest[0]
+        for other in rest[1:]:
+            common = common_substring([*best, other])
+            if len(common) >= 4:
+                best, part = (*best, other), common
+        groups.append((part, best))
+        rest = [t for t in rest if t not in best]
+    return tuple(groups)
+
+
 def merge(*catalogs: Catalog) -> Catalog:
     specs: list[LayerSpec] = []
     tokens: list[bytes] = []
