@@ -46,6 +46,10 @@ EXAMPLES = {
     "extend-exclude": 'extend-exclude = ["legacy/", "*_pb2.py"]',
     "per-file-ignores": 'per-file-ignores = { "tests/*" = ["CBL001"] }',
     "respect-gitignore": "respect-gitignore = false",
+    "extend-select": 'extend-select = ["CBL002"]',
+    "force-exclude": "force-exclude = true",
+    "unsafe-fixes": "unsafe-fixes = true",
+    "output-format": 'output-format = "concise"',
 }
 
 
