@@ -261,6 +261,10 @@ def _run(a: Args) -> int:
         extend_exclude=extend_exclude,
     )
     settings = _Settings.resolve(a, config, anchor)
+    if a.statistics and settings.output_format not in ("text", "concise", "json"):
+        raise click.UsageError(
+            f"--statistics prints text or json, not {settings.output_format}"
+        )
     if a.show_settings:
         settings.show(sys.stdout)
         return EXIT_CLEAN

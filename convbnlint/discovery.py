@@ -26,14 +26,16 @@ class Missing:
     reason: str
 
 
-@dataclass
 class Found:
     """What :func:`discover` found: the files, the paths that are not there, and
     the folders named on the command line that hold no file to check."""
 
-    files: list[Path]
-    missing: list[Missing]
-    empty: list[str]
+    __slots__ = ("files", "missing", "empty")
+
+    def __init__(self, files: list[Path], missing: list[Missing], empty: list[str]) -> None:
+        self.files = files
+        self.missing = missing
+        self.empty = empty
 
     def __iter__(self):  # type: ignore[no-untyped-def]
         # ``files, missing = discover(...)`` keeps working.

@@ -98,6 +98,8 @@ def test_output_format_flag_alias_env_and_config(project: Path) -> None:
     assert full.stdout == run(["--output-format", "text", "pkg"], cwd=project).stdout
     bad = run(["pkg"], cwd=project, env={"CONVBNLINT_OUTPUT_FORMAT": "xml"})
     assert bad.returncode == 2 and "CONVBNLINT_OUTPUT_FORMAT" in bad.stderr
+    stats = run(["--statistics", "--output-format", "sarif", "pkg"], cwd=project)
+    assert stats.returncode == 2 and "--statistics prints text or json, not sarif" in stats.stderr
 
 
 # -- settings and files -------------------------------------------------------------------

@@ -109,15 +109,30 @@ def locate(result: FileResult, d: Diagnostic) -> Location:
 _AT = re.compile(r"^(?P<head>.*?) at (?:cell (?P<cell>\d+):)?(?P<line>\d+):(?P<col>\d+): (?P<rest>.*)$", re.S)
 
 
-@dataclass(frozen=True)
 class FileError:
-    """A file that could not be checked (or fixed), and where, when that is known."""
+    """A file that could not be checked (or fixed), and where, when that is known.
 
-    path: str
-    message: str  # the reason, without the place
-    line: int | None = None
-    column: int | None = None
-    cell: int | None = None
+    (A plain class, not a dataclass: every run imports this module, and creating a
+    dataclass costs start-up time.)"""
+
+    __slots__ = ("path", "message", "line", "column", "cell")
+
+    def __init__(
+        self,
+        path: str,
+        message: str,  # the reason, without the place
+        line: int | None = None,
+        column: int | None = None,
+        cell: int | None = None,
+    ) -> None:
+        self.path = path
+        self.message = message
+        self.line = line
+        self.column = column
+        self.cell = cell
+
+    def __repr__(self) -> str:
+        return f"FileError({self.path!r}, {self.message!r}, {self.line}, {self.column}, {self.cell})"
 
     @property
     def prefix(self) -> str:
@@ -193,14 +208,18 @@ MIGRATE_NOTE = (
 )
 
 
-@dataclass(frozen=True)
 class Counts:
-    found: int  # findings reported (remaining), plus fixed ones
-    remaining: int
-    fixed: int
-    applicable: int  # remaining findings whose fix this run's --fix would apply
-    hidden: int  # remaining findings with an unsafe fix, not enabled
-    errors: int
+    __slots__ = ("found", "remaining", "fixed", "applicable", "hidden", "errors")
+
+    def __init__(
+        self, found: int, remaining: int, fixed: int, applicable: int, hidden: int, errors: int
+    ) -> None:
+        self.found = found  # findings reported (remaining), plus fixed ones
+        self.remaining = remaining
+        self.fixed = fixed
+        self.applicable = applicable  # remaining findings whose fix --fix would apply
+        self.hidden = hidden  # remaining findings with an unsafe fix, not enabled
+        self.errors = errors
 
 
 def counts(results: Sequence[FileResult], options: ReportOptions) -> Counts:
