@@ -86,9 +86,9 @@ def test_json_and_json_lines(project: Path) -> None:
 
 def test_github_error_annotations(project: Path) -> None:
     out = run(["--format", "github", *ARGS], cwd=project).stdout.splitlines()
-    assert "::error file=nope.py,title=convbnlint%3A file not checked::nope.py: no such file or directory" in out
+    assert "::error file=nope.py,title=convbnlint::nope.py: no such file or directory" in out
     assert (
-        "::error file=pkg/broken.py,line=3,col=5,title=convbnlint%3A file not checked::"
+        "::error file=pkg/broken.py,line=3,col=5,title=convbnlint::"
         "pkg/broken.py: syntax error: invalid syntax"
     ) in out
     assert sum(line.startswith("::warning ") for line in out) == 1

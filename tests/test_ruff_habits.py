@@ -293,3 +293,23 @@ def test_show_fixes(project: Path) -> None:
         "Found 3 issues (3 fixed, 0 remaining).",
     ]
     assert (project / "pkg" / "bad.py").read_text() == GOOD
+
+
+def test_a_notebook_frame_stays_in_its_cell(tmp_path: Path) -> None:
+    nbformat = pytest.importorskip("nbformat")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("import torch.nn as nn\nprevious_cell = 1"),
+        nbformat.v4.new_code_cell("block = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8))"),
+        nbformat.v4.new_code_cell("next_cell = 2"),
+    ]
+    nbformat.write(nb, str(tmp_path / "nb.ipynb"))
+    out = on_terminal(["nb.ipynb"], tmp_path, env={"NO_COLOR": "1"})
+    assert out.splitlines()[:5] == [
+        f"nb.ipynb:cell 2:1:23: CBL001 {MSG}",
+        "  |",
+        "1 | block = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8))",
+        "  |                       ^^^^^^^^^^^^^^^^^^",
+        "  |",
+    ]
+    assert "previous_cell" not in out and "next_cell" not in out

@@ -62,7 +62,7 @@ def report(results: Sequence[FileResult], out: IO[str], options: ReportOptions) 
                 props += [("line", str(error.line)), ("col", str(error.column))]
             elif error.cell is not None:
                 message = f"cell {error.cell}, line {error.line}, column {error.column}: {message}"
-            props.append(("title", "convbnlint: file not checked"))
+            props.append(("title", "convbnlint"))
             out.write(_command("error", props, f"{error.path}: {message}"))
         for d in result.diagnostics:
             loc = locate(result, d)

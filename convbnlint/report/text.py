@@ -68,7 +68,7 @@ def report(
                 tail = " (display-only fix)"
             emit.finding(f"{result.path}:{loc.prefix}:", d.code, mark, d.message + tail)
             if frames and result.source is not None:
-                _frame(emit, result.source, d, d.span.line - loc.line)
+                _frame(emit, result.source, d, d.span.line - loc.line, _bounds(result, d))
                 emit.help(_help(d, options))
             if not concise and d.fixable and d.applicability == Applicability.UNSAFE:
                 emit.note(_unsafe_line(d, options))
@@ -258,15 +258,33 @@ def _display(text: str) -> tuple[str, list[int]]:
     return "".join(shown), starts
 
 
-def _frame(emit: _Emitter, source: str, d: Diagnostic, shift: int = 0) -> None:
+def _bounds(result: FileResult, d: Diagnostic) -> tuple[int, int] | None:
+    """A notebook finding's frame stays inside its cell: its first and last line."""
+    cell_at = getattr(result, "cell_at", None)
+    cell = cell_at(d.span.line) if cell_at is not None else None
+    if cell is None:
+        return None
+    return cell.first_line, cell.first_line + cell.n_lines - 1
+
+
+def _frame(
+    emit: _Emitter,
+    source: str,
+    d: Diagnostic,
+    shift: int = 0,
+    bounds: tuple[int, int] | None = None,
+) -> None:
     """The lines around ``d`` with its whole range marked (``^`` under each of its
-    lines), numbered as the user sees them (``shift``: notebook cell offset)."""
+    lines), numbered as the user sees them (``shift``: notebook cell offset;
+    ``bounds``: the lines the frame may show, a notebook cell's)."""
     from convbnlint.syntax.parse import source_lines
 
     lines = source_lines(source)
+    top, bottom = bounds if bounds is not None else (1, len(lines))
+    bottom = min(bottom, len(lines))
     s = d.span
-    first, last = s.line, min(s.end_line, len(lines))
-    lo, hi = max(1, first - 1), min(len(lines), last + 1)
+    first, last = s.line, min(s.end_line, bottom)
+    lo, hi = max(top, first - 1), min(bottom, last + 1)
     width = len(str(hi - shift))
     pad = " " * (width + 1)
     emit.frame_line(f"{pad}|")
