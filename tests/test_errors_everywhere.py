@@ -234,3 +234,19 @@ def test_unreadable_file_in_every_format(tmp_path: Path) -> None:
         res = run(["--format", fmt, "."], cwd=tmp_path)
         assert res.returncode == 2, fmt
         assert "dangling.py" in res.stdout, fmt
+
+
+def test_syntax_errors_are_reported_where_documented(tmp_path: Path) -> None:
+    """README and --help: syntax errors only in files that could hold a finding (their
+    text mentions a norm); other files are never parsed (bench/UX_RESULTS.md)."""
+    (tmp_path / "no_norm.py").write_text("import torch.nn as nn\nconv = nn.Conv2d(1, 1, 1)\ndef (:\n")
+    (tmp_path / "norm_only.py").write_text("import torch.nn as nn\nbn = nn.BatchNorm2d(1)\ndef (:\n")
+    res = run(["."], cwd=tmp_path)
+    assert res.returncode == 2
+    assert _stderr_lines(res) == ["convbnlint: error: norm_only.py: syntax error at 3:5: invalid syntax"]
+    help_text = run(["--help"], cwd=tmp_path).stdout
+    assert "Syntax errors are reported only in files that could hold a finding" in help_text
+    from tests.util import ROOT
+
+    assert "**Syntax errors** are reported only in files that could hold a finding" in (
+        ROOT / "README.md").read_text(encoding="utf-8")
