@@ -234,7 +234,12 @@ def load(path: Path | None, start: Path | None = None) -> Config:
     if path is None:
         path = find_pyproject(start or Path.cwd())
         if path is None:
-            return Config(root=(start or Path.cwd()).resolve())
+            # No configuration: patterns are relative to the project (the folder
+            # with a pyproject.toml or .git above the checked paths), else the
+            # working folder (as Ruff), never to wherever the named paths happen to
+            # meet (pre-commit naming only build/x.py must still see "build").
+            here = (start or Path.cwd()).resolve()
+            return Config(root=project_root(here) or Path.cwd().resolve())
     data = _read_toml(path)
     table = data.get("tool", {}).get("convbnlint", {})
     if not isinstance(table, dict):

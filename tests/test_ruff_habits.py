@@ -313,3 +313,18 @@ def test_a_notebook_frame_stays_in_its_cell(tmp_path: Path) -> None:
         "  |",
     ]
     assert "previous_cell" not in out and "next_cell" not in out
+
+
+def test_force_exclude_without_a_configuration_file(tmp_path: Path) -> None:
+    """pre-commit may name only files below an excluded folder; with no pyproject.toml
+    the patterns are still matched from the project root (.git), not from the
+    folder the named files share."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "build" / "lib").mkdir(parents=True)
+    (tmp_path / "build" / "lib" / "m.py").write_text(BAD)
+    res = run(["--force-exclude", "build/lib/m.py"], cwd=tmp_path)
+    assert res.returncode == 0, res.stdout
+    assert run(["build/lib/m.py"], cwd=tmp_path).returncode == 1
+    # From a sub-folder too.
+    res = run(["--force-exclude", "lib/m.py"], cwd=tmp_path / "build")
+    assert res.returncode == 0, res.stdout
