@@ -498,15 +498,11 @@ class _Settings:
 def _default_cache(config: Any, anchor: Path) -> str:
     """``.convbnlint_cache`` at the project root: the configuration's folder, else
     the nearest folder above the checked paths with a pyproject.toml or .git, else
-    the working folder (never the linted folder itself for want of a root)."""
+    the working folder (``config.root`` is that folder; never the linted folder
+    itself for want of a root)."""
     from convbnlint.cache import default_folder
-    from convbnlint.config import project_root
 
-    if config.source is not None:
-        root = config.root
-    else:
-        root = project_root(anchor) or Path.cwd()
-    return str(default_folder(root))
+    return str(default_folder(config.root))
 
 
 def _stream_is_tty(stream: IO[str]) -> bool:
