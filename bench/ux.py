@@ -35,8 +35,8 @@ import platform
 import resource
 import statistics
 import subprocess
-import sys
 import symtable
+import sys
 import tempfile
 import time
 import warnings
@@ -48,8 +48,18 @@ CORPUS = REPO / ".cache" / "corpus"
 CONVBNLINT = Path(sys.executable).parent / "convbnlint"
 RESULTS = HERE / "UX_RESULTS.md"
 PLAIN = "import os\n\n\ndef main():\n    return os.getcwd()\n"
-HEAVY = ("libcst", "rich", "pathspec", "convbnlint.engine", "convbnlint.facts", "difflib",
-         "tomllib", "convbnlint.report.text", "json", "pygls")
+HEAVY = (
+    "libcst",
+    "rich",
+    "pathspec",
+    "convbnlint.engine",
+    "convbnlint.facts",
+    "difflib",
+    "tomllib",
+    "convbnlint.report.text",
+    "json",
+    "pygls",
+)
 
 
 def _cpu_of(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> float:
@@ -61,7 +71,9 @@ def _cpu_of(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> flo
 
 def _env() -> dict[str, str]:
     """Bytecode cached as on a normal install (PYTHONDONTWRITEBYTECODE unset)."""
-    return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONDONTWRITEBYTECODE")}
+    return {
+        k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONDONTWRITEBYTECODE")
+    }
 
 
 def _lint_cmd(source: Path | None) -> tuple[list[str], dict[str, str]]:
@@ -89,9 +101,14 @@ def startup(reps: int, source: Path | None) -> dict[str, object]:
             b.append(_cpu_of(lint, project, env))
         probe = lint[:1] + (["-X", "importtime"] + lint[1:] if source is not None else [])
         if source is None:
-            probe = [sys.executable, "-X", "importtime", "-c",
-                     "import sys; from convbnlint.cli import main; sys.argv[0]='convbnlint'; main()",
-                     "plain.py"]
+            probe = [
+                sys.executable,
+                "-X",
+                "importtime",
+                "-c",
+                "import sys; from convbnlint.cli import main; sys.argv[0]='convbnlint'; main()",
+                "plain.py",
+            ]
         out = subprocess.run(probe, cwd=project, env=env, capture_output=True, text=True)
         imported = [
             line.rsplit("|", 1)[-1].strip()
@@ -128,8 +145,9 @@ def compare(revs: list[str], reps: int, rounds: int = 3) -> dict[str, dict[str, 
             if rev == "working tree":
                 subprocess.run(["cp", "-r", str(REPO / "convbnlint"), str(dest)], check=True)
             else:
-                archive = subprocess.run(["git", "archive", rev, "convbnlint"], cwd=REPO,
-                                         check=True, capture_output=True).stdout
+                archive = subprocess.run(
+                    ["git", "archive", rev, "convbnlint"], cwd=REPO, check=True, capture_output=True
+                ).stdout
                 subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
             trees[rev] = dest
         for _ in range(rounds):
@@ -215,7 +233,9 @@ def syntax_cost(reps: int) -> dict[str, object]:
         "cpu_s": med,
         "syntax_errors_found": errors,
         "cold_cpu_s": cold_cpu,
-        "extra_vs_cold": {k: (med["decode"] + med[k]) / cold_cpu for k in ("symtable", "ast", "compile")},
+        "extra_vs_cold": {
+            k: (med["decode"] + med[k]) / cold_cpu for k in ("symtable", "ast", "compile")
+        },
     }
 
 
@@ -258,8 +278,10 @@ def _report(results: dict[str, object]) -> str:
             "|---|---:|---:|---:|",
         ]
         for rev, row in cmp_.items():
-            out.append(f"| {rev} | {row['ratio']:.2f}x | {row['ratio_of_minima']:.2f}x |"
-                       f" {row['lint_min_ms']:.1f} |")
+            out.append(
+                f"| {rev} | {row['ratio']:.2f}x | {row['ratio_of_minima']:.2f}x |"
+                f" {row['lint_min_ms']:.1f} |"
+            )
         out.append("")
     y = results.get("syntax")
     if isinstance(y, dict):

@@ -24,7 +24,15 @@ EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 # The formats (``convbnlint.report.FORMATS`` plus Ruff's ``full`` for ``text``),
 # spelled out so that ``--help`` does not import the reporters.
 FORMAT_CHOICES = (
-    "text", "full", "concise", "json", "json-lines", "github", "gitlab", "sarif", "junit",
+    "text",
+    "full",
+    "concise",
+    "json",
+    "json-lines",
+    "github",
+    "gitlab",
+    "sarif",
+    "junit",
 )
 OUTPUT_FORMAT_ENV = "CONVBNLINT_OUTPUT_FORMAT"
 
@@ -149,7 +157,9 @@ class Args:
 @click.option(
     "--extend-select", multiple=True, help="Rule codes or prefixes to enable on top of --select."
 )
-@click.option("--ignore", multiple=True, help="Rule codes or prefixes to disable (comma-separated).")
+@click.option(
+    "--ignore", multiple=True, help="Rule codes or prefixes to disable (comma-separated)."
+)
 @click.option("--extend-exclude", multiple=True, help="Extra gitignore-style patterns to skip.")
 @click.option(
     "--force-exclude/--no-force-exclude",
@@ -197,7 +207,7 @@ def main(**kwargs: Any) -> None:
         raise
     except BrokenPipeError:  # e.g. piped into `head`
         try:
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+            sys.stdout = open(os.devnull, "w")
         finally:
             sys.exit(EXIT_ERROR)
     except Exception as exc:  # an internal error must still exit 2, briefly
@@ -222,8 +232,11 @@ def _run(a: Args) -> int:
     from convbnlint import config as cfg
 
     select, extend_select, ignore = _codes(a.select), _codes(a.extend_select), _codes(a.ignore)
-    exclusive = [name for name, on in (("--fix", a.fix), ("--diff", a.diff),
-                                       ("--add-noqa", a.add_noqa)) if on]
+    exclusive = [
+        name
+        for name, on in (("--fix", a.fix), ("--diff", a.diff), ("--add-noqa", a.add_noqa))
+        if on
+    ]
     if len(exclusive) > 1:
         raise click.UsageError(f"{' and '.join(exclusive)} cannot be combined")
     unknown = cfg.unknown_codes([*select, *extend_select, *ignore])
@@ -260,11 +273,9 @@ def _run(a: Args) -> int:
         ignore=ignore,
         extend_exclude=extend_exclude,
     )
-    settings = _Settings.resolve(a, config, anchor)
+    settings = _Settings.resolve(a, config)
     if a.statistics and settings.output_format not in ("text", "concise", "json"):
-        raise click.UsageError(
-            f"--statistics prints text or json, not {settings.output_format}"
-        )
+        raise click.UsageError(f"--statistics prints text or json, not {settings.output_format}")
     if a.show_settings:
         settings.show(sys.stdout)
         return EXIT_CLEAN
@@ -345,8 +356,12 @@ def _show_diff(results: list, errors: list, view: _View) -> int:  # type: ignore
         _error(f"{r.path}: {r.error}")
     if not view.quiet:
         opts = ReportOptions(
-            color=False, frames=False, quiet=False, fixing=False,
-            unsafe_fixes=view.settings.unsafe_fixes, diff=True,
+            color=False,
+            frames=False,
+            quiet=False,
+            fixing=False,
+            unsafe_fixes=view.settings.unsafe_fixes,
+            diff=True,
         )
         if view.settings.show_fixes:
             from convbnlint.report.text import fix_table
@@ -357,9 +372,7 @@ def _show_diff(results: list, errors: list, view: _View) -> int:  # type: ignore
         n = sum(r.fixed for r in results)
         text = f"Would fix {plural(n, 'issue')}" if n else "No fixes available"
         if c.hidden:
-            text += (
-                f" ({plural(c.hidden, 'additional fix', 'es')} available with `--unsafe-fixes`)"
-            )
+            text += f" ({plural(c.hidden, 'additional fix', 'es')} available with `--unsafe-fixes`)"
         text += "."
         if errors:
             text += f" Found {plural(len(errors), 'error')}."
@@ -426,7 +439,7 @@ class _Settings:
         self.color = color
 
     @classmethod
-    def resolve(cls, a: Args, config: Any, anchor: Path) -> _Settings:
+    def resolve(cls, a: Args, config: Any) -> _Settings:
         from convbnlint import runner
 
         unsafe = a.unsafe_fixes if a.unsafe_fixes is not None else config.unsafe_fixes
@@ -436,7 +449,7 @@ class _Settings:
         if a.no_cache:
             cache_dir = None
         else:
-            cache_dir = a.cache_dir or _default_cache(config, anchor)
+            cache_dir = a.cache_dir or _default_cache(config)
         selected = config.selected
         options = runner.Options(
             select=tuple(selected) if selected is not None else None,
@@ -495,7 +508,7 @@ class _Settings:
         out.write("\n".join(lines) + "\n")
 
 
-def _default_cache(config: Any, anchor: Path) -> str:
+def _default_cache(config: Any) -> str:
     """``.convbnlint_cache`` at the project root: the configuration's folder, else
     the nearest folder above the checked paths with a pyproject.toml or .git, else
     the working folder (``config.root`` is that folder; never the linted folder
@@ -545,7 +558,7 @@ class _View:
             return contextlib.nullcontext(sys.stdout)
         target = Path(self.output_file)
         target.parent.mkdir(parents=True, exist_ok=True)
-        return open(target, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        return open(target, "w", encoding="utf-8", newline="")
 
     def color_for(self, out: IO[str]) -> bool:
         return use_color(self.settings.color, out)

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-
 DEFAULT_EXCLUDE: tuple[str, ...] = (
     ".git",
     ".hg",
@@ -196,7 +195,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: cannot read: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+        raise ConfigError(
+            f"{path}: cannot read: not UTF-8 ({exc.reason} at byte {exc.start})"
+        ) from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     try:
@@ -273,7 +274,9 @@ def _check_codes(path: Path, key: str, value: Any) -> None:
     if key in ("select", "extend-select", "ignore"):
         groups = [(f"[tool.convbnlint] {key}", value)]
     elif key == "per-file-ignores":
-        groups = [(f"[tool.convbnlint] per-file-ignores {pattern!r}", v) for pattern, v in value.items()]
+        groups = [
+            (f"[tool.convbnlint] per-file-ignores {pattern!r}", v) for pattern, v in value.items()
+        ]
     else:
         return
     for where, codes in groups:
@@ -310,8 +313,7 @@ def _check_type(path: Path, option: Option, value: Any) -> None:
             "dict[str, list[str]]": "a table of lists of strings",
         }[option.kind]
         raise ConfigError(
-            f"{path}: [tool.convbnlint] {option.key} must be {kind} ({option.kind}),"
-            f" not {value!r}"
+            f"{path}: [tool.convbnlint] {option.key} must be {kind} ({option.kind}), not {value!r}"
         )
 
 

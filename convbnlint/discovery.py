@@ -30,7 +30,7 @@ class Found:
     """What :func:`discover` found: the files, the paths that are not there, and
     the folders named on the command line that hold no file to check."""
 
-    __slots__ = ("files", "missing", "empty")
+    __slots__ = ("empty", "files", "missing")
 
     def __init__(self, files: list[Path], missing: list[Missing], empty: list[str]) -> None:
         self.files = files
@@ -231,8 +231,10 @@ def _walk(  # type: ignore[no-untyped-def]
     def _chain_up(folder_abs: str) -> list:
         out = []
         folder = Path(folder_abs).parent
-        while gtop is not None and (str(folder) + sep).startswith(gtop_s + sep) or (
-            gtop is not None and str(folder) == gtop_s
+        while (
+            gtop is not None
+            and (str(folder) + sep).startswith(gtop_s + sep)
+            or (gtop is not None and str(folder) == gtop_s)
         ):
             spec = ignores.spec_for(folder)
             if spec is not None:
@@ -258,7 +260,9 @@ def _walk(  # type: ignore[no-untyped-def]
 
     seen_dirs: set[tuple[int, int]] = set()
     root_absolute = str(root.absolute())
-    stack: list[tuple[str, str, str, list | None]] = [(str(root), str(root_abs), root_absolute, None)]
+    stack: list[tuple[str, str, str, list | None]] = [
+        (str(root), str(root_abs), root_absolute, None)
+    ]
     while stack:
         folder, res_dir, abs_dir, parent_chain = stack.pop()
         try:

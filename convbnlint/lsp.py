@@ -28,7 +28,6 @@
 
 from __future__ import annotations
 
-import ast
 import logging
 import re
 from dataclasses import dataclass, replace
@@ -183,7 +182,12 @@ class Checked:
 def _check(ls: Server, uri: str, *, fresh: bool = False) -> Checked:
     doc = ls.workspace.get_text_document(uri)
     cached = ls.checked.get(uri)
-    if not fresh and cached is not None and cached[0] == doc.version and cached[1].text == doc.source:
+    if (
+        not fresh
+        and cached is not None
+        and cached[0] == doc.version
+        and cached[1].text == doc.source
+    ):
         return cached[1]
     checked = _check_now(ls, uri)
     ls.checked[uri] = (doc.version, checked)
@@ -229,7 +233,10 @@ def carry_over(old: str, new: str, diagnostics: list[Diagnostic]) -> list[Diagno
     for d in diagnostics:
         s = d.span
         lines = range(s.line, s.end_line + 1)
-        if all(n in moved for n in lines) and moved[s.end_line] - moved[s.line] == s.end_line - s.line:
+        if (
+            all(n in moved for n in lines)
+            and moved[s.end_line] - moved[s.line] == s.end_line - s.line
+        ):
             shift = moved[s.line] - s.line
             span = Span(s.line + shift, s.column, s.end_line + shift, s.end_column)
             out.append(replace(d, span=span))
@@ -263,7 +270,10 @@ def _to_lsp(lines: _Lines, d: Diagnostic) -> T.Diagnostic:
 def _error_to_lsp(lines: _Lines, error: FileError) -> T.Diagnostic:
     if error.line is not None:
         start = lines.position(error.line - 1, (error.column or 1) - 1)
-        end = lines.position(error.line - 1, len(lines.lines[error.line - 1]) if error.line - 1 < len(lines.lines) else 0)
+        end = lines.position(
+            error.line - 1,
+            len(lines.lines[error.line - 1]) if error.line - 1 < len(lines.lines) else 0,
+        )
         if (end.line, end.character) <= (start.line, start.character):
             end = start
     else:
@@ -300,9 +310,13 @@ def hover(ls: Server, params: T.HoverParams) -> T.Hover | None:
     pos = params.position
     for d in checked.diagnostics:
         rng = lines.span_range(d)
-        if (rng.start.line, rng.start.character) <= (pos.line, pos.character) <= (
-            rng.end.line,
-            rng.end.character,
+        if (
+            (rng.start.line, rng.start.character)
+            <= (pos.line, pos.character)
+            <= (
+                rng.end.line,
+                rng.end.character,
+            )
         ):
             head = f"**{d.code}** `{d.name}`: {d.message}"
             if d.fixable:
@@ -313,7 +327,9 @@ def hover(ls: Server, params: T.HoverParams) -> T.Hover | None:
                 head += ")"
             page = markdown(d.code) or ""
             return T.Hover(
-                contents=T.MarkupContent(kind=T.MarkupKind.Markdown, value=f"{head}\n\n---\n\n{page}"),
+                contents=T.MarkupContent(
+                    kind=T.MarkupKind.Markdown, value=f"{head}\n\n---\n\n{page}"
+                ),
                 range=rng,
             )
     return None
@@ -398,7 +414,9 @@ def code_actions(ls: Server, params: T.CodeActionParams) -> list[T.CodeAction]:
                 safe = d.applicability == Applicability.SAFE
                 title = f"Fix {d.code}: pass bias={d.fix_value or 'False'}"
                 if d.applicability == Applicability.UNSAFE:
-                    title += f" (unsafe fix: {d.unsafe_reason or 'it may change what the program does'})"
+                    title += (
+                        f" (unsafe fix: {d.unsafe_reason or 'it may change what the program does'})"
+                    )
                 if safe or d.applicability == Applicability.UNSAFE:
                     actions.append(
                         T.CodeAction(
@@ -421,7 +439,9 @@ def code_actions(ls: Server, params: T.CodeActionParams) -> list[T.CodeAction]:
                         kind=T.CodeActionKind.QuickFix,
                         diagnostics=[lsp_diag],
                         edit=_workspace_edit(
-                            ls, uri, [T.TextEdit(range=lines.edit_range(noqa), new_text=noqa.new_text)]
+                            ls,
+                            uri,
+                            [T.TextEdit(range=lines.edit_range(noqa), new_text=noqa.new_text)],
                         ),
                     )
                 )
@@ -432,7 +452,9 @@ def code_actions(ls: Server, params: T.CodeActionParams) -> list[T.CodeAction]:
         # Safe fixes only (Options.unsafe_fixes is False): an unsafe fix is never
         # applied on save; it is offered on its own, labelled.
         fixed = check_text(text, "<fix-all>", settings.options(fix=True))
-        edit = minimal_edit(text, fixed.new_source) if fixed.new_source and not fixed.error else None
+        edit = (
+            minimal_edit(text, fixed.new_source) if fixed.new_source and not fixed.error else None
+        )
         if edit is not None:
             actions.append(
                 T.CodeAction(

@@ -64,7 +64,9 @@ def line_edit(text: str, line0: int, codes: Sequence[str]) -> TextEdit | None:
     return TextEdit(offset, offset, insert, line0, col, line0, col)
 
 
-def plan(text: str, diagnostics: Sequence[Diagnostic]) -> tuple[list[TextEdit], list[tuple[Diagnostic, str]]]:
+def plan(
+    text: str, diagnostics: Sequence[Diagnostic]
+) -> tuple[list[TextEdit], list[tuple[Diagnostic, str]]]:
     """Verified edits for ``diagnostics`` of ``text`` (spans in ``text``), and the
     findings that cannot take a comment, with the reason."""
     original = _tree(text)
@@ -89,11 +91,15 @@ def plan(text: str, diagnostics: Sequence[Diagnostic]) -> tuple[list[TextEdit], 
     return edits, refused
 
 
-def _verify(before: Sequence[Diagnostic], after: Sequence[Diagnostic], suppressed: Sequence[Diagnostic]) -> None:
+def _verify(
+    before: Sequence[Diagnostic], after: Sequence[Diagnostic], suppressed: Sequence[Diagnostic]
+) -> None:
     gone = {key(d) for d in suppressed}
     expected = sorted(key(d) for d in before if key(d) not in gone)
     if sorted(key(d) for d in after) != expected:
-        raise NoqaError("checking the new text does not give the expected findings; nothing written")
+        raise NoqaError(
+            "checking the new text does not give the expected findings; nothing written"
+        )
 
 
 def add_to_text(
@@ -123,7 +129,9 @@ def add_to_text(
     return new, len(edits), refused
 
 
-def _add_to_python(path: Path, options: Any) -> tuple[int, list[tuple[Diagnostic, str]], FileResult]:
+def _add_to_python(
+    path: Path, options: Any
+) -> tuple[int, list[tuple[Diagnostic, str]], FileResult]:
     from convbnlint import sourcefile
 
     try:
@@ -139,7 +147,9 @@ def _add_to_python(path: Path, options: Any) -> tuple[int, list[tuple[Diagnostic
     return added, refused, FileResult(path=str(path), source=source.text)
 
 
-def _add_to_notebook(path: Path, options: Any) -> tuple[int, list[tuple[Diagnostic, str]], FileResult]:
+def _add_to_notebook(
+    path: Path, options: Any
+) -> tuple[int, list[tuple[Diagnostic, str]], FileResult]:
     from convbnlint import notebook, sourcefile
 
     try:
@@ -164,7 +174,11 @@ def _add_to_notebook(path: Path, options: Any) -> tuple[int, list[tuple[Diagnost
     if again.error:
         raise NoqaError(f"the new notebook does not check: {again.error}")
     refused_ids = {id(d) for d, _ in refused}
-    _verify(result.diagnostics, again.diagnostics, [d for d in result.diagnostics if id(d) not in refused_ids])
+    _verify(
+        result.diagnostics,
+        again.diagnostics,
+        [d for d in result.diagnostics if id(d) not in refused_ids],
+    )
     try:
         sourcefile.write_atomic(path, new_raw, raw)
     except sourcefile.SourceError as exc:

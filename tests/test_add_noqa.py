@@ -61,16 +61,16 @@ def test_a_line_that_cannot_take_a_comment_is_reported_and_left(tmp_path: Path) 
         'ends here"""\n'
     )
     backslash = (
-        "import torch.nn as nn\n"
-        "a = nn.Sequential(nn.Conv2d(3, 8, 3), \\\n"
-        "    nn.BatchNorm2d(8))\n"
+        "import torch.nn as nn\na = nn.Sequential(nn.Conv2d(3, 8, 3), \\\n    nn.BatchNorm2d(8))\n"
     )
     (tmp_path / "string.py").write_text(string)
     (tmp_path / "backslash.py").write_text(backslash)
     (tmp_path / "ok.py").write_text(BAD)
     res = run(["--add-noqa", "."], cwd=tmp_path)
     assert res.returncode == 2
-    assert "convbnlint: error: backslash.py:2:19: CBL001: line 2 cannot take a comment" in res.stderr
+    assert (
+        "convbnlint: error: backslash.py:2:19: CBL001: line 2 cannot take a comment" in res.stderr
+    )
     assert "convbnlint: error: string.py:2:19: CBL001: line 2 cannot take a comment" in res.stderr
     assert res.stderr.endswith("Added 1 noqa directive.\n")
     assert (tmp_path / "string.py").read_text() == string
@@ -120,7 +120,9 @@ def test_notebook_cells_get_the_comment(tmp_path: Path) -> None:
     nb.cells = [
         nbformat.v4.new_markdown_cell("# model"),
         nbformat.v4.new_code_cell("import torch.nn as nn\n%matplotlib inline"),
-        nbformat.v4.new_code_cell("block = nn.Sequential(\n    nn.Conv2d(3, 8, 3),\n    nn.BatchNorm2d(8),\n)"),
+        nbformat.v4.new_code_cell(
+            "block = nn.Sequential(\n    nn.Conv2d(3, 8, 3),\n    nn.BatchNorm2d(8),\n)"
+        ),
     ]
     path = tmp_path / "nb.ipynb"
     nbformat.write(nb, str(path))
@@ -147,7 +149,9 @@ def test_verification_refuses_a_wrong_edit(monkeypatch: pytest.MonkeyPatch) -> N
 
     def code_change(text, line0, codes):  # type: ignore[no-untyped-def]
         e = real(text, line0, codes)
-        return TextEdit(e.start, e.end, "; x = 1", e.start_line, e.start_column, e.end_line, e.end_column)
+        return TextEdit(
+            e.start, e.end, "; x = 1", e.start_line, e.start_column, e.end_line, e.end_column
+        )
 
     monkeypatch.setattr(noqa, "line_edit", code_change)
     new, added, refused = noqa.add_to_text(BAD, "m.py", Options())
@@ -155,7 +159,15 @@ def test_verification_refuses_a_wrong_edit(monkeypatch: pytest.MonkeyPatch) -> N
 
     def wrong_code(text, line0, codes):  # type: ignore[no-untyped-def]
         e = real(text, line0, codes)
-        return TextEdit(e.start, e.end, "  # noqa: CBL999", e.start_line, e.start_column, e.end_line, e.end_column)
+        return TextEdit(
+            e.start,
+            e.end,
+            "  # noqa: CBL999",
+            e.start_line,
+            e.start_column,
+            e.end_line,
+            e.end_column,
+        )
 
     monkeypatch.setattr(noqa, "line_edit", wrong_code)
     with pytest.raises(noqa.NoqaError, match="expected findings"):

@@ -33,7 +33,9 @@ def _config(project: Path, body: str) -> None:
         ('per-file-ignores = { "tests/*" = ["CBL01X"] }\n', "per-file-ignores 'tests/*'", "CBL01X"),
     ],
 )
-def test_unknown_code_in_the_config_is_an_error(project: Path, body: str, key: str, value: str) -> None:
+def test_unknown_code_in_the_config_is_an_error(
+    project: Path, body: str, key: str, value: str
+) -> None:
     _config(project, body)
     res = run(["pkg"], cwd=project)
     assert res.returncode == 2, res.stdout + res.stderr
@@ -90,7 +92,11 @@ def test_an_invalid_pyproject_above_is_not_skipped(project: Path) -> None:
     # An explicit --config is read the same way.
     (project / "other.toml").write_text("select = [\n")
     res = run(["--config", "other.toml", "pkg"], cwd=project)
-    assert res.returncode == 2 and f"{Path('other.toml')}:" in res.stderr and "invalid TOML" in res.stderr
+    assert (
+        res.returncode == 2
+        and f"{Path('other.toml')}:" in res.stderr
+        and "invalid TOML" in res.stderr
+    )
 
 
 def test_unreadable_or_undecodable_pyproject(project: Path) -> None:
@@ -103,7 +109,9 @@ def test_wrong_types_name_the_key_and_value(project: Path) -> None:
     _config(project, 'select = "CBL001"\n')
     res = run(["pkg"], cwd=project)
     assert res.returncode == 2
-    assert "[tool.convbnlint] select must be a list of strings (list[str]), not 'CBL001'" in res.stderr
+    assert (
+        "[tool.convbnlint] select must be a list of strings (list[str]), not 'CBL001'" in res.stderr
+    )
     _config(project, 'output-format = "xml"\n')
     res = run(["pkg"], cwd=project)
     assert res.returncode == 2 and "output-format: unknown format 'xml'" in res.stderr

@@ -71,12 +71,34 @@ def test_json_and_json_lines(project: Path) -> None:
     rows = json.loads(run(["--format", "json", *ARGS], cwd=project).stdout)
     errors = [r for r in rows if r["severity"] == "error"]
     assert errors == [
-        {"path": "nope.py", "line": None, "column": None, "end_line": None, "end_column": None,
-         "code": None, "name": "file-error", "message": "no such file or directory",
-         "severity": "error", "fixable": False, "fixed": False, "fix": None},
-        {"path": "pkg/broken.py", "line": 3, "column": 5, "end_line": None, "end_column": None,
-         "code": None, "name": "file-error", "message": "syntax error: invalid syntax",
-         "severity": "error", "fixable": False, "fixed": False, "fix": None},
+        {
+            "path": "nope.py",
+            "line": None,
+            "column": None,
+            "end_line": None,
+            "end_column": None,
+            "code": None,
+            "name": "file-error",
+            "message": "no such file or directory",
+            "severity": "error",
+            "fixable": False,
+            "fixed": False,
+            "fix": None,
+        },
+        {
+            "path": "pkg/broken.py",
+            "line": 3,
+            "column": 5,
+            "end_line": None,
+            "end_column": None,
+            "code": None,
+            "name": "file-error",
+            "message": "syntax error: invalid syntax",
+            "severity": "error",
+            "fixable": False,
+            "fixed": False,
+            "fix": None,
+        },
     ]
     assert [r["code"] for r in rows if r["severity"] == "warning"] == ["CBL001"]
     lines = run(["--format", "json-lines", *ARGS], cwd=project).stdout.splitlines()
@@ -102,17 +124,24 @@ def test_gitlab_code_quality(project: Path) -> None:
         assert issue["severity"] in {"info", "minor", "major", "critical", "blocker"}
         assert issue["location"]["positions"]["begin"]["line"] >= 1
     by_name = {(i["check_name"], i["location"]["path"]): i for i in issues}
-    assert set(by_name) == {("file-error", "nope.py"), ("file-error", "pkg/broken.py"),
-                            ("CBL001", "pkg/bad.py")}
+    assert set(by_name) == {
+        ("file-error", "nope.py"),
+        ("file-error", "pkg/broken.py"),
+        ("CBL001", "pkg/bad.py"),
+    }
     finding = by_name[("CBL001", "pkg/bad.py")]
     assert finding["description"] == f"CBL001: {MSG}"
     assert finding["severity"] == "minor"
-    assert finding["location"]["positions"] == {"begin": {"line": 4, "column": 5},
-                                                "end": {"line": 4, "column": 23}}
+    assert finding["location"]["positions"] == {
+        "begin": {"line": 4, "column": 5},
+        "end": {"line": 4, "column": 23},
+    }
     assert finding["content"]["body"] == "Pass bias=False: fixable with `convbnlint --fix`."
     error = by_name[("file-error", "pkg/broken.py")]
     assert error["severity"] == "major" and error["location"]["positions"]["begin"] == {
-        "line": 3, "column": 5}
+        "line": 3,
+        "column": 5,
+    }
     assert len({i["fingerprint"] for i in issues}) == len(issues)
 
 
@@ -129,8 +158,11 @@ def test_gitlab_fingerprints_survive_moved_lines_and_tell_twins_apart(project: P
 
 def test_gitlab_paths_are_relative_to_the_project(project: Path) -> None:
     issues = json.loads(
-        run(["--format", "gitlab", str(project / "pkg" / "bad.py")], cwd=project.parent,
-            env={"CI_PROJECT_DIR": str(project)}).stdout
+        run(
+            ["--format", "gitlab", str(project / "pkg" / "bad.py")],
+            cwd=project.parent,
+            env={"CI_PROJECT_DIR": str(project)},
+        ).stdout
     )
     assert issues[0]["location"]["path"] == "pkg/bad.py"
 
@@ -149,10 +181,13 @@ def test_junit_and_sarif_carry_errors(project: Path) -> None:
     (invocation,) = log["runs"][0]["invocations"]
     assert invocation["executionSuccessful"] is False
     notes = {n["message"]["text"]: n for n in invocation["toolExecutionNotifications"]}
-    assert set(notes) == {"nope.py: no such file or directory",
-                          "pkg/broken.py: syntax error at 3:5: invalid syntax"}
+    assert set(notes) == {
+        "nope.py: no such file or directory",
+        "pkg/broken.py: syntax error at 3:5: invalid syntax",
+    }
     region = notes["pkg/broken.py: syntax error at 3:5: invalid syntax"]["locations"][0][
-        "physicalLocation"]["region"]
+        "physicalLocation"
+    ]["region"]
     assert region == {"startLine": 3, "startColumn": 5}
 
 
@@ -163,8 +198,13 @@ def test_statistics_carry_errors(project: Path) -> None:
         "1\tCBL001\t[*] conv-bias-before-norm\nFound 1 issue (1 fixable with --fix) and 2 errors.\n"
     )
     rows = json.loads(run(["--statistics", "--format", "json", *ARGS], cwd=project).stdout)
-    assert rows[-1] == {"code": None, "name": "file-error", "count": 2, "fixable": False,
-                        "fixable_count": 0}
+    assert rows[-1] == {
+        "code": None,
+        "name": "file-error",
+        "count": 2,
+        "fixable": False,
+        "fixable_count": 0,
+    }
     only = run(["--statistics", "pkg/broken.py"], cwd=project)
     assert only.returncode == 2 and only.stdout == "Found 0 issues and 1 error.\n"
 
@@ -188,7 +228,10 @@ def test_a_refused_fix_is_not_offered_again(project: Path) -> None:
     res = run(["--fix", "pkg"], cwd=project)
     assert res.returncode == 2
     assert "bad.py: file is read-only; not written" in res.stderr
-    assert res.stdout.splitlines() == [f"pkg/bad.py:4:5: CBL001 {MSG}", "Found 1 issue and 1 error."]
+    assert res.stdout.splitlines() == [
+        f"pkg/bad.py:4:5: CBL001 {MSG}",
+        "Found 1 issue and 1 error.",
+    ]
     assert "fixable" not in res.stdout and "All checks passed" not in res.stdout
     assert target.read_text() == BAD
 
@@ -239,14 +282,21 @@ def test_unreadable_file_in_every_format(tmp_path: Path) -> None:
 def test_syntax_errors_are_reported_where_documented(tmp_path: Path) -> None:
     """README and --help: syntax errors only in files that could hold a finding (their
     text mentions a norm); other files are never parsed (bench/UX_RESULTS.md)."""
-    (tmp_path / "no_norm.py").write_text("import torch.nn as nn\nconv = nn.Conv2d(1, 1, 1)\ndef (:\n")
-    (tmp_path / "norm_only.py").write_text("import torch.nn as nn\nbn = nn.BatchNorm2d(1)\ndef (:\n")
+    (tmp_path / "no_norm.py").write_text(
+        "import torch.nn as nn\nconv = nn.Conv2d(1, 1, 1)\ndef (:\n"
+    )
+    (tmp_path / "norm_only.py").write_text(
+        "import torch.nn as nn\nbn = nn.BatchNorm2d(1)\ndef (:\n"
+    )
     res = run(["."], cwd=tmp_path)
     assert res.returncode == 2
-    assert _stderr_lines(res) == ["convbnlint: error: norm_only.py: syntax error at 3:5: invalid syntax"]
+    assert _stderr_lines(res) == [
+        "convbnlint: error: norm_only.py: syntax error at 3:5: invalid syntax"
+    ]
     help_text = run(["--help"], cwd=tmp_path).stdout
     assert "Syntax errors are reported only in files that could hold a finding" in help_text
     from tests.util import ROOT
 
     assert "**Syntax errors** are reported only in files that could hold a finding" in (
-        ROOT / "README.md").read_text(encoding="utf-8")
+        ROOT / "README.md"
+    ).read_text(encoding="utf-8")

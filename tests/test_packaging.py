@@ -32,8 +32,13 @@ def dists(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     src = _copy_tree(tmp / "src")
     out = tmp / "out"
     out.mkdir()
-    res = subprocess.run([sys.executable, "-c", BUILD, str(out)], cwd=src, capture_output=True,
-                         text=True, timeout=600)
+    res = subprocess.run(
+        [sys.executable, "-c", BUILD, str(out)],
+        cwd=src,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     line = next(x for x in res.stdout.splitlines() if x.startswith("BUILT "))
     sdist_name, wheel_name = line.split()[1:]
@@ -42,14 +47,21 @@ def dists(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def test_license_file_matches_the_declared_licence(dists: tuple[Path, Path]) -> None:
     text = (ROOT / "LICENSE").read_text(encoding="utf-8")
-    assert text.startswith("MIT License\n") and "Permission is hereby granted, free of charge" in text
+    assert (
+        text.startswith("MIT License\n") and "Permission is hereby granted, free of charge" in text
+    )
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     assert 'license = "MIT"' in pyproject and 'license-files = ["LICENSE"]' in pyproject
     sdist, wheel = dists
     with tarfile.open(sdist) as tf:
         names = {n.split("/", 1)[1] for n in tf.getnames() if "/" in n}
-        pkg_info = tf.extractfile(next(m for m in tf.getmembers() if m.name.endswith("/PKG-INFO")
-                                       and m.name.count("/") == 1))
+        pkg_info = tf.extractfile(
+            next(
+                m
+                for m in tf.getmembers()
+                if m.name.endswith("/PKG-INFO") and m.name.count("/") == 1
+            )
+        )
         assert pkg_info is not None
         meta = pkg_info.read().decode()
     assert "LICENSE" in names
@@ -65,9 +77,17 @@ def test_sdist_carries_no_tests_and_everything_the_package_needs(dists: tuple[Pa
     sdist, wheel = dists
     with tarfile.open(sdist) as tf:
         names = {n.split("/", 1)[1] for n in tf.getnames() if "/" in n}
-    assert not [n for n in names if n.startswith("tests")], "tests need the repository: none in the sdist"
-    for required in ("README.md", "CHANGELOG.md", "LICENSE", "pyproject.toml",
-                     "convbnlint/cli.py", "convbnlint/report/rules/CBL001.md"):
+    assert not [n for n in names if n.startswith("tests")], (
+        "tests need the repository: none in the sdist"
+    )
+    for required in (
+        "README.md",
+        "CHANGELOG.md",
+        "LICENSE",
+        "pyproject.toml",
+        "convbnlint/cli.py",
+        "convbnlint/report/rules/CBL001.md",
+    ):
         assert required in names, required
     # The sdist builds the same package as the repository.
     with zipfile.ZipFile(wheel) as zf:

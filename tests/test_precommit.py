@@ -31,7 +31,7 @@ DOC = (ROOT / "docs" / "integrations" / "pre-commit.md").read_text(encoding="utf
 def _documented(heading: str) -> str:
     """The ``yaml`` block under ``heading`` in the pre-commit page."""
     section = DOC[DOC.index(heading) :]
-    match = re.search(r"```yaml\n(.*?)```", section, re.S)
+    match = re.search(r"```yaml\n(.*?)```", section, re.DOTALL)
     assert match, heading
     return match.group(1)
 
@@ -163,13 +163,17 @@ def test_hook_respects_excludes_like_a_folder_run(
     assert res.returncode == 0, res.stdout + res.stderr
     folder = subprocess.run(
         [os.path.join(os.path.dirname(sys.executable), "convbnlint"), "."],
-        cwd=user, capture_output=True, text=True,
+        cwd=user,
+        capture_output=True,
+        text=True,
     )
     assert folder.returncode == 0, folder.stdout
     # Named without the hook's flag, the file is checked (a file you name is checked).
     named = subprocess.run(
         [os.path.join(os.path.dirname(sys.executable), "convbnlint"), "legacy/old.py"],
-        cwd=user, capture_output=True, text=True,
+        cwd=user,
+        capture_output=True,
+        text=True,
     )
     assert named.returncode == 1
 

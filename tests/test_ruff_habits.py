@@ -49,8 +49,14 @@ def on_terminal(args: list[str], cwd: Path, env: dict[str, str] | None = None) -
     main, child = pty.openpty()
     full_env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
     full_env.update({"COLUMNS": "200", "TERM": "xterm", **(env or {})})
-    proc = subprocess.run([*convbnlint_cmd(), *args], stdout=child, stderr=subprocess.PIPE,
-                          env=full_env, cwd=cwd, timeout=120)
+    proc = subprocess.run(
+        [*convbnlint_cmd(), *args],
+        stdout=child,
+        stderr=subprocess.PIPE,
+        env=full_env,
+        cwd=cwd,
+        timeout=120,
+    )
     os.close(child)
     chunks = []
     while True:
@@ -89,7 +95,8 @@ def test_output_format_flag_alias_env_and_config(project: Path) -> None:
     assert run(["pkg"], cwd=project, env=env).stdout == as_json.stdout
     # The flag wins over the environment; the environment over the file.
     assert run(["--output-format", "concise", "pkg"], cwd=project, env=env).stdout.startswith(
-        "pkg/bad.py:4:5: CBL001 [*] ")
+        "pkg/bad.py:4:5: CBL001 [*] "
+    )
     (project / "pyproject.toml").write_text('[tool.convbnlint]\noutput-format = "github"\n')
     assert run(["pkg"], cwd=project).stdout.startswith("::warning file=pkg/bad.py")
     assert run(["pkg"], cwd=project, env=env).stdout == as_json.stdout
@@ -128,14 +135,22 @@ def test_show_files_and_force_exclude(project: Path) -> None:
     (project / "pyproject.toml").write_text('[tool.convbnlint]\nextend-exclude = ["legacy/"]\n')
     (project / "legacy").mkdir()
     (project / "legacy" / "old.py").write_text(BAD)
-    (project / "nb.ipynb").write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
+    (project / "nb.ipynb").write_text(
+        '{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
+    )
     res = run(["--show-files"], cwd=project)
-    assert res.returncode == 0 and res.stdout.splitlines() == ["nb.ipynb", "pkg/bad.py", "pkg/good.py"]
+    assert res.returncode == 0 and res.stdout.splitlines() == [
+        "nb.ipynb",
+        "pkg/bad.py",
+        "pkg/good.py",
+    ]
     # A file named explicitly is checked, unless --force-exclude (or the setting).
     assert run(["--show-files", "legacy/old.py"], cwd=project).stdout == "legacy/old.py\n"
     assert run(["legacy/old.py"], cwd=project).returncode == 1
-    assert run(["--show-files", "--force-exclude", "legacy/old.py", "pkg/bad.py"],
-               cwd=project).stdout == "pkg/bad.py\n"
+    assert (
+        run(["--show-files", "--force-exclude", "legacy/old.py", "pkg/bad.py"], cwd=project).stdout
+        == "pkg/bad.py\n"
+    )
     res = run(["--force-exclude", "legacy/old.py"], cwd=project)
     assert res.returncode == 0 and res.stdout == "All checks passed!\n"
     assert run(["--force-exclude", "legacy"], cwd=project).returncode == 0  # a folder too
@@ -182,7 +197,9 @@ def test_cache_goes_to_the_project_root(tmp_path: Path) -> None:
     (other / "pkg").mkdir()
     (other / "pkg" / "m.py").write_text(BAD)
     run(["pkg"], cwd=other)
-    assert (other / ".convbnlint_cache").is_dir() and not (other / "pkg" / ".convbnlint_cache").exists()
+    assert (other / ".convbnlint_cache").is_dir() and not (
+        other / "pkg" / ".convbnlint_cache"
+    ).exists()
 
 
 # -- colour and frames -------------------------------------------------------------------

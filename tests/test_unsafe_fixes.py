@@ -28,9 +28,15 @@ a = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8))  # test: unsafe
 b = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8))  # test: keys=b.0.bias
 c = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8))  # test: display-only
 """
-A_FIXED = SRC.replace("a = nn.Sequential(nn.Conv2d(3, 8, 3)", "a = nn.Sequential(nn.Conv2d(3, 8, 3, bias=False)")
-B_FIXED = SRC.replace("b = nn.Sequential(nn.Conv2d(3, 8, 3)", "b = nn.Sequential(nn.Conv2d(3, 8, 3, bias=False)")
-BOTH = A_FIXED.replace("b = nn.Sequential(nn.Conv2d(3, 8, 3)", "b = nn.Sequential(nn.Conv2d(3, 8, 3, bias=False)")
+A_FIXED = SRC.replace(
+    "a = nn.Sequential(nn.Conv2d(3, 8, 3)", "a = nn.Sequential(nn.Conv2d(3, 8, 3, bias=False)"
+)
+B_FIXED = SRC.replace(
+    "b = nn.Sequential(nn.Conv2d(3, 8, 3)", "b = nn.Sequential(nn.Conv2d(3, 8, 3, bias=False)"
+)
+BOTH = A_FIXED.replace(
+    "b = nn.Sequential(nn.Conv2d(3, 8, 3)", "b = nn.Sequential(nn.Conv2d(3, 8, 3, bias=False)"
+)
 HIDDEN = "1 hidden fix can be enabled with the `--unsafe-fixes` option"
 
 
@@ -48,33 +54,58 @@ def project(tmp_path: Path) -> Path:
 
 
 def _d(line: int, applicability: Applicability, fixable: bool = True) -> Diagnostic:
-    return Diagnostic("CBL001", "conv-bias-before-norm", MSG, Span(line, 1, line, 5), fixable,
-                      applicability=applicability, unsafe_reason="line 9 reads conv.bias")
+    return Diagnostic(
+        "CBL001",
+        "conv-bias-before-norm",
+        MSG,
+        Span(line, 1, line, 5),
+        fixable,
+        applicability=applicability,
+        unsafe_reason="line 9 reads conv.bias",
+    )
 
 
 @pytest.mark.parametrize(
     ("kinds", "unsafe_fixes", "expected"),
     [
         ([Applicability.SAFE] * 2, False, "Found 2 issues (2 fixable with --fix)."),
-        ([Applicability.SAFE, Applicability.UNSAFE], False,
-         f"Found 2 issues (1 fixable with --fix; {HIDDEN})."),
-        ([Applicability.UNSAFE] * 2, False,
-         "Found 2 issues (no fixes available; 2 hidden fixes can be enabled with the "
-         "`--unsafe-fixes` option)."),
-        ([Applicability.SAFE, Applicability.UNSAFE], True, "Found 2 issues (2 fixable with --fix)."),
+        (
+            [Applicability.SAFE, Applicability.UNSAFE],
+            False,
+            f"Found 2 issues (1 fixable with --fix; {HIDDEN}).",
+        ),
+        (
+            [Applicability.UNSAFE] * 2,
+            False,
+            "Found 2 issues (no fixes available; 2 hidden fixes can be enabled with the "
+            "`--unsafe-fixes` option).",
+        ),
+        (
+            [Applicability.SAFE, Applicability.UNSAFE],
+            True,
+            "Found 2 issues (2 fixable with --fix).",
+        ),
         ([Applicability.DISPLAY_ONLY], True, "Found 1 issue."),
         ([], False, "All checks passed!"),
     ],
 )
-def test_summary_counts_hidden_fixes(kinds: list[Applicability], unsafe_fixes: bool, expected: str) -> None:
+def test_summary_counts_hidden_fixes(
+    kinds: list[Applicability], unsafe_fixes: bool, expected: str
+) -> None:
     result = FileResult("m.py", [_d(i + 1, k) for i, k in enumerate(kinds)])
-    opts = ReportOptions(color=False, frames=False, quiet=False, fixing=False, unsafe_fixes=unsafe_fixes)
+    opts = ReportOptions(
+        color=False, frames=False, quiet=False, fixing=False, unsafe_fixes=unsafe_fixes
+    )
     assert summary([result], opts) == expected
 
 
 def test_summary_after_fix() -> None:
-    result = FileResult("m.py", [_d(3, Applicability.UNSAFE)], fixed=2,
-                        applied=[_d(1, Applicability.SAFE), _d(2, Applicability.SAFE)])
+    result = FileResult(
+        "m.py",
+        [_d(3, Applicability.UNSAFE)],
+        fixed=2,
+        applied=[_d(1, Applicability.SAFE), _d(2, Applicability.SAFE)],
+    )
     opts = ReportOptions(color=False, frames=False, quiet=False, fixing=True)
     assert summary([result], opts) == f"Found 3 issues (2 fixed, 1 remaining; {HIDDEN})."
 
@@ -109,8 +140,15 @@ def test_text_concise_and_statistics(project: Path) -> None:
         f"3\tCBL001\t[-] conv-bias-before-norm\nFound 3 issues (1 fixable with --fix; {HIDDEN}).\n"
     )
     rows = json.loads(lint(["--statistics", "--format", "json", "m.py"], project).stdout)
-    assert rows == [{"code": "CBL001", "name": "conv-bias-before-norm", "count": 3,
-                     "fixable": False, "fixable_count": 1}]
+    assert rows == [
+        {
+            "code": "CBL001",
+            "name": "conv-bias-before-norm",
+            "count": 3,
+            "fixable": False,
+            "fixable_count": 1,
+        }
+    ]
 
 
 def test_fix_applies_safe_fixes_only_unless_asked(project: Path) -> None:
@@ -153,12 +191,27 @@ def test_diff(project: Path) -> None:
 def test_json_carries_applicability_and_after_fix_the_state_keys(project: Path) -> None:
     rows = json.loads(lint(["--format", "json", "m.py"], project).stdout)
     assert [r["fix"] for r in rows] == [
-        {"applicability": "unsafe", "message": "Pass bias=False", "applies": False,
-         "unsafe_reason": "line 3 reads the bias (test marker)", "state_keys": []},
-        {"applicability": "safe", "message": "Pass bias=False", "applies": True,
-         "unsafe_reason": None, "state_keys": ["b.0.bias"]},
-        {"applicability": "display-only", "message": "Pass bias=False", "applies": False,
-         "unsafe_reason": None, "state_keys": []},
+        {
+            "applicability": "unsafe",
+            "message": "Pass bias=False",
+            "applies": False,
+            "unsafe_reason": "line 3 reads the bias (test marker)",
+            "state_keys": [],
+        },
+        {
+            "applicability": "safe",
+            "message": "Pass bias=False",
+            "applies": True,
+            "unsafe_reason": None,
+            "state_keys": ["b.0.bias"],
+        },
+        {
+            "applicability": "display-only",
+            "message": "Pass bias=False",
+            "applies": False,
+            "unsafe_reason": None,
+            "state_keys": [],
+        },
     ]
     fixed = json.loads(lint(["--fix", "--format", "json", "m.py"], project).stdout)
     assert [(r["line"], r["fixed"]) for r in fixed] == [(3, False), (4, True), (5, False)]
@@ -178,13 +231,19 @@ def test_machine_formats_carry_applicability(project: Path) -> None:
     results = sarif["runs"][0]["results"]
     props = [r["properties"]["fix"] for r in results]
     assert props == [
-        {"applicability": "unsafe", "applies": False,
-         "unsafeReason": "line 3 reads the bias (test marker)"},
+        {
+            "applicability": "unsafe",
+            "applies": False,
+            "unsafeReason": "line 3 reads the bias (test marker)",
+        },
         {"applicability": "safe", "applies": True, "stateKeys": ["b.0.bias"]},
         {"applicability": "display-only", "applies": False},
     ]
     assert [r["fixes"][0]["properties"]["applicability"] for r in results] == [
-        "unsafe", "safe", "display-only"]
+        "unsafe",
+        "safe",
+        "display-only",
+    ]
     gitlab = json.loads(lint(["--format", "gitlab", "m.py"], project).stdout)
     assert gitlab[0]["content"]["body"].startswith("Pass bias=False: unsafe fix: line 3 reads")
     junit = lint(["--format", "junit", "m.py"], project).stdout
@@ -205,7 +264,9 @@ def test_the_cache_keeps_applicability(project: Path) -> None:
 def test_stdin_and_notebooks(project: Path) -> None:
     res = lint(["--fix", "-", "--stdin-filename", "x.py"], project, stdin=SRC.encode())
     assert res.stdout == B_FIXED
-    res = lint(["--fix", "--unsafe-fixes", "-", "--stdin-filename", "x.py"], project, stdin=SRC.encode())
+    res = lint(
+        ["--fix", "--unsafe-fixes", "-", "--stdin-filename", "x.py"], project, stdin=SRC.encode()
+    )
     assert res.stdout == BOTH
     nbformat = pytest.importorskip("nbformat")
     nb = nbformat.v4.new_notebook()

@@ -106,7 +106,10 @@ def locate(result: FileResult, d: Diagnostic) -> Location:
 
 # The engine words a syntax error "syntax error at LINE:COL: reason" (a notebook's
 # "syntax error at cell N:LINE:COL: reason").
-_AT = re.compile(r"^(?P<head>.*?) at (?:cell (?P<cell>\d+):)?(?P<line>\d+):(?P<col>\d+): (?P<rest>.*)$", re.S)
+_AT = re.compile(
+    r"^(?P<head>.*?) at (?:cell (?P<cell>\d+):)?(?P<line>\d+):(?P<col>\d+): (?P<rest>.*)$",
+    re.DOTALL,
+)
 
 
 class FileError:
@@ -115,7 +118,7 @@ class FileError:
     (A plain class, not a dataclass: every run imports this module, and creating a
     dataclass costs start-up time.)"""
 
-    __slots__ = ("path", "message", "line", "column", "cell")
+    __slots__ = ("cell", "column", "line", "message", "path")
 
     def __init__(
         self,
@@ -132,7 +135,9 @@ class FileError:
         self.cell = cell
 
     def __repr__(self) -> str:
-        return f"FileError({self.path!r}, {self.message!r}, {self.line}, {self.column}, {self.cell})"
+        return (
+            f"FileError({self.path!r}, {self.message!r}, {self.line}, {self.column}, {self.cell})"
+        )
 
     @property
     def prefix(self) -> str:
@@ -185,11 +190,7 @@ def fix_title(d: Diagnostic) -> str:
 
 def hidden(d: Diagnostic, unsafe_fixes: bool) -> bool:
     """A fix ``--unsafe-fixes`` would enable."""
-    return (
-        d.fixable
-        and not d.fix_applies(unsafe_fixes)
-        and d.applicability == Applicability.UNSAFE
-    )
+    return d.fixable and not d.fix_applies(unsafe_fixes) and d.applicability == Applicability.UNSAFE
 
 
 def unsafe_note(d: Diagnostic) -> str:
@@ -209,7 +210,7 @@ MIGRATE_NOTE = (
 
 
 class Counts:
-    __slots__ = ("found", "remaining", "fixed", "applicable", "hidden", "errors")
+    __slots__ = ("applicable", "errors", "fixed", "found", "hidden", "remaining")
 
     def __init__(
         self, found: int, remaining: int, fixed: int, applicable: int, hidden: int, errors: int

@@ -59,7 +59,9 @@ def _snippet(result: FileResult, line: int, end_line: int) -> str:
     return "\n".join(x.strip() for x in lines[line - 1 : end_line])
 
 
-def as_issues(results: Sequence[FileResult], options: ReportOptions | None = None) -> list[dict[str, Any]]:
+def as_issues(
+    results: Sequence[FileResult], options: ReportOptions | None = None
+) -> list[dict[str, Any]]:
     unsafe_fixes = options.unsafe_fixes if options is not None else False
     issues: list[dict[str, Any]] = []
     for result in results:
@@ -113,7 +115,9 @@ def as_issues(results: Sequence[FileResult], options: ReportOptions | None = Non
                 if d.fix_applies(unsafe_fixes):
                     body = f"{fix_title(d)}: fixable with `convbnlint --fix`."
                 elif hidden(d, unsafe_fixes):
-                    body = f"{fix_title(d)}: {unsafe_note(d)}; apply it with `--fix --unsafe-fixes`."
+                    body = (
+                        f"{fix_title(d)}: {unsafe_note(d)}; apply it with `--fix --unsafe-fixes`."
+                    )
                 else:
                     body = f"{fix_title(d)} (not applied automatically)."
                 issue["content"] = {"body": body}

@@ -31,7 +31,9 @@ from convbnlint.report import (
 )
 from convbnlint.types import FileResult
 
-SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+SCHEMA = (
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+)
 
 
 def _uri(path: str) -> tuple[str, bool]:

@@ -46,7 +46,13 @@ def rows(
     ]
     if errors:
         out.append(
-            {"code": None, "name": "file-error", "count": errors, "fixable": False, "fixable_count": 0}
+            {
+                "code": None,
+                "name": "file-error",
+                "count": errors,
+                "fixable": False,
+                "fixable_count": 0,
+            }
         )
     return out
 
