@@ -1370,3 +1370,69 @@ CASES += [
 from tests.cases_frameworks import FRAMEWORK_CASES  # noqa: E402
 
 CASES += FRAMEWORK_CASES
+# ---------------------------------------------------------------- recall (issue 12)
+CASES += [
+    Case(
+        "kwargs_dict_with_known_keys",
+        """
+        import torch
+        import torch.nn as nn
+
+        class Block(nn.Module):
+            def __init__(self, device=None, dtype=None):
+                super().__init__()
+                dd = {"device": device, "dtype": dtype}
+                kw = dict(device=device, dtype=dtype)
+                self.conv = nn.Conv2d(3, 4, 3, **dd)  # expect: CBL001
+                self.bn = nn.BatchNorm2d(4, **dd)
+                self.conv2 = nn.Conv2d(4, 4, 3, bias=True, **kw)  # expect: CBL001
+                self.bn2 = nn.BatchNorm2d(4, **kw)
+                self.head = nn.Sequential(nn.Conv2d(4, 4, 1, **dd), nn.InstanceNorm2d(4))  # expect: CBL001
+
+            def forward(self, x):
+                return self.head(self.bn2(self.conv2(self.bn(self.conv(x)))))
+
+        model = Block()
+        inputs = (torch.randn(2, 3, 10, 10),)
+        """,
+    ),
+    Case(
+        "kwargs_dict_near_misses",
+        """
+        import torch
+        import torch.nn as nn
+
+        def configure(d):
+            d["bias"] = False
+
+        class Block(nn.Module):
+            def __init__(self, dd=None):
+                super().__init__()
+                a = {"device": None}
+                a["bias"] = False  # mutated: keys unknown
+                b = {"device": None}
+                configure(b)  # escapes: keys unknown
+                c = {"device": None, "bias": False}  # the bias is in it
+                d = {"device": None}
+                d = {"bias": False}  # bound twice
+                dd = dd or {}  # a parameter
+                self.c1 = nn.Conv2d(3, 4, 3, **a)
+                self.b1 = nn.BatchNorm2d(4)
+                self.c2 = nn.Conv2d(4, 4, 3, **b)
+                self.b2 = nn.BatchNorm2d(4)
+                self.c3 = nn.Conv2d(4, 4, 3, **c)
+                self.b3 = nn.BatchNorm2d(4)
+                self.c4 = nn.Conv2d(4, 4, 3, **d)
+                self.b4 = nn.BatchNorm2d(4)
+                self.c5 = nn.Conv2d(4, 4, 1, **dd)
+                self.act = nn.ReLU()
+
+            def forward(self, x):
+                x = self.b2(self.c2(self.b1(self.c1(x))))
+                return self.act(self.c5(self.b4(self.c4(self.b3(self.c3(x))))))
+
+        model = Block()
+        inputs = (torch.randn(2, 3, 12, 12),)
+        """,
+    ),
+]

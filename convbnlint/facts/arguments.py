@@ -7,6 +7,7 @@ as TorchFix does.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import libcst as cst
@@ -23,18 +24,38 @@ def string_value(node: cst.BaseExpression) -> str | None:
     return None
 
 
-def bias_state(call: cst.Call, spec: LayerSpec) -> Bias:
+# The keys a ``**name`` argument always carries, when known (:mod:`convbnlint.facts.kwargs`).
+KnownKeys = Callable[[cst.BaseExpression], "frozenset[str] | None"]
+
+
+def _may_supply(call: cst.Call, param: str, known: KnownKeys | None) -> bool:
+    """Whether a ``*``/``**`` argument of ``call`` may supply ``param``."""
+    for arg in call.args:
+        if arg.star == "*":
+            return True
+        if arg.star == "**":
+            keys = known(arg.value) if known is not None else None
+            if keys is None or param in keys:
+                return True
+    return False
+
+
+def bias_state(call: cst.Call, spec: LayerSpec, known: KnownKeys | None = None) -> Bias:
     """Read the bias argument of a catalogued constructor call (and the other
-    arguments that can turn the bias off: ``spec.bias_also``)."""
+    arguments that can turn the bias off: ``spec.bias_also``).
+
+    ``known`` gives the keys of a ``**name`` argument when they are known; any
+    other ``**`` makes the call open-ended.
+    """
     if spec.role is not Role.BIASED:
         return Bias.UNKNOWN
-    main = _bias_arg(call, spec)
+    main = _bias_arg(call, spec, known)
     if main is Bias.FALSE or not spec.bias_also:
         return main
     for cond in spec.bias_also:
         value = argument(call, cond.param, cond.index)
         if value is None:
-            if any(arg.star for arg in call.args):
+            if _may_supply(call, cond.param, known):
                 main = Bias.UNKNOWN
             continue
         const = constant(value)
@@ -45,13 +66,15 @@ def bias_state(call: cst.Call, spec: LayerSpec) -> Bias:
     return main
 
 
-def _bias_arg(call: cst.Call, spec: LayerSpec) -> Bias:
+def _bias_arg(call: cst.Call, spec: LayerSpec, known: KnownKeys | None = None) -> Bias:
     value: cst.BaseExpression | None = None
     positional = 0
     open_ended = False
     for arg in call.args:
         if arg.star == "**":
-            open_ended = True
+            keys = known(arg.value) if known is not None else None
+            if keys is None or spec.bias_param in keys:
+                open_ended = True
         elif arg.star == "*":
             open_ended = True
         elif arg.keyword is not None:
@@ -80,7 +103,11 @@ def bias_value(value: cst.BaseExpression, spec: LayerSpec) -> Bias:
 
 
 def helper_bias(
-    helper: cst.FunctionDef, inner: cst.Call, spec: LayerSpec, call: cst.Call
+    helper: cst.FunctionDef,
+    inner: cst.Call,
+    spec: LayerSpec,
+    call: cst.Call,
+    known: KnownKeys | None = None,
 ) -> tuple[Bias, LayerSpec, bool]:
     """Bias state of the layer a helper call creates, and how the call can pass bias.
 
@@ -114,9 +141,7 @@ def helper_bias(
     if any(a.star for a in call.args):
         return Bias.UNKNOWN, derived, False
     if route is None:
-        if inner_value is None and any(a.star == "**" for a in inner.args):
-            return Bias.UNKNOWN, derived, False
-        return bias_state(inner, spec), derived, False
+        return bias_state(inner, spec, known), derived, False
     passed = argument(call, route[0], route[1])
     if passed is not None:
         return bias_value(passed, spec), derived, True

@@ -44,6 +44,7 @@ class FactBuilder:
         self._families: dict[str, int] = {}
         # ``functools.partial(<catalogued class>, ...)`` calls, by id (Site.partial).
         self.partial_nodes: dict[int, cst.Call] = {}
+        self._known_kwargs: dict[cst.CSTNode, frozenset[str]] | None = None
 
     # -- public
     def build(self) -> ModuleFacts:
@@ -176,7 +177,7 @@ class FactBuilder:
                 args = _merged(partial, call)
                 pid = len(self.partial_nodes)
                 self.partial_nodes[pid] = partial
-            bias = bias_state(args, spec)
+            bias = bias_state(args, spec, self.kwargs_keys)
             fixable, unfixable = True, None
             if partial is not None and spec.role is Role.BIASED:
                 spec, fixable, unfixable = _through_partial(partial, spec)
@@ -198,6 +199,16 @@ class FactBuilder:
             self.facts.sites[sid] = site
         return sid
 
+    def kwargs_keys(self, value: cst.BaseExpression) -> frozenset[str] | None:
+        """The keys a ``**value`` argument always carries, if known (:mod:`.kwargs`)."""
+        if not isinstance(value, cst.Name):
+            return None
+        if self._known_kwargs is None:
+            from convbnlint.facts.kwargs import known_kwargs
+
+            self._known_kwargs = known_kwargs(self.module)
+        return self._known_kwargs.get(value)
+
     def helper_call_site(self, call: cst.Call, name: str, scope: int) -> int | None:
         """A call of helper ``name`` (which returns a layer) as a site of its own."""
         sid = self._site_ids.get(call)
@@ -208,7 +219,9 @@ class FactBuilder:
         if spec is None:
             return None
         inner_id = self.site_for(inner, spec)
-        bias, derived, fixable = helper_bias(self.factory_defs[name], inner, spec, call)
+        bias, derived, fixable = helper_bias(
+            self.factory_defs[name], inner, spec, call, self.kwargs_keys
+        )
         sid = len(self._site_ids)
         self._site_ids[call] = sid
         self.site_nodes[sid] = call
