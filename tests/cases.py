@@ -1436,3 +1436,98 @@ CASES += [
         """,
     ),
 ]
+
+CASES += [
+    Case(
+        "conditional_norm_inline_item",
+        """
+        import torch
+        import torch.nn as nn
+
+        def block(i, o, use_bn=True, norm=None):
+            return nn.Sequential(
+                nn.Conv2d(i, o, 3, padding=1),  # expect: CBL003
+                nn.BatchNorm2d(o) if use_bn else nn.Identity(),
+                nn.ReLU(),
+                nn.Conv2d(o, o, 1),  # expect: CBL001
+                nn.BatchNorm2d(o) if norm is None else nn.InstanceNorm2d(o),
+                nn.Conv2d(o, o, 1),  # expect: CBL003
+                nn.Identity() if not use_bn else nn.BatchNorm2d(o),
+            )
+
+        def listed(c, use_bn=True):
+            layers = [nn.Conv2d(c, c, 1)]  # expect: CBL003
+            layers.append(nn.BatchNorm2d(c) if use_bn else nn.GroupNorm(2, c))
+            return nn.Sequential(*layers)
+
+        model = nn.Sequential(block(3, 4, use_bn=True), listed(4, use_bn=True))
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+    ),
+    Case(
+        "conditional_norm_class_alias",
+        """
+        import torch
+        import torch.nn as nn
+
+        class Stager(nn.Module):
+            def __init__(self, c=4, apply_batch_norm=True):
+                super().__init__()
+                batch_norm = nn.BatchNorm2d if apply_batch_norm else nn.Identity
+                other = nn.Identity if not apply_batch_norm else nn.InstanceNorm2d
+                self.features = nn.Sequential(
+                    nn.Conv2d(3, c, 3),  # expect: CBL003
+                    batch_norm(c),
+                    nn.ReLU(),
+                    nn.Conv2d(c, c, 3),  # expect: CBL003
+                    other(c),
+                )
+                layers = [nn.Conv2d(c, c, 1), batch_norm(c)]  # expect: CBL003
+                self.head = nn.Sequential(*layers)
+
+            def forward(self, x):
+                return self.head(self.features(x))
+
+        model = Stager(apply_batch_norm=True)
+        inputs = (torch.randn(2, 3, 10, 10),)
+        """,
+    ),
+    Case(
+        "conditional_norm_near_misses",
+        """
+        import torch
+        import torch.nn as nn
+
+        class Cfg:
+            use_bn = False
+
+        class Block(nn.Module):
+            def __init__(self, c=4, use_bn=False, cfg=Cfg()):
+                super().__init__()
+                norm = nn.BatchNorm2d if use_bn else nn.Identity
+                norm = nn.Identity  # rebound: the alias is not one choice
+                flag = use_bn
+                flag = not flag  # rebound: not a parameter test
+                self.a = nn.Sequential(
+                    nn.Conv2d(3, c, 3),
+                    nn.BatchNorm2d(c) if cfg.use_bn else nn.Identity(),  # not a parameter
+                    nn.ReLU(),
+                    nn.Conv2d(c, c, 3),
+                    norm(c),
+                    nn.ReLU(),
+                    nn.Conv2d(c, c, 1),
+                    nn.BatchNorm2d(c) if not flag else nn.Identity(),
+                    nn.ReLU(),
+                    nn.Conv2d(c, c, 1),
+                    nn.ReLU() if use_bn else nn.Identity(),
+                    nn.Conv2d(c, c, 1),
+                )
+
+            def forward(self, x):
+                return self.a(x)
+
+        model = Block()
+        inputs = (torch.randn(2, 3, 10, 10),)
+        """,
+    ),
+]

@@ -161,15 +161,19 @@ class FactBuilder:
         spec: LayerSpec,
         scope: int = -1,
         partial: cst.Call | None = None,
+        branch: int = -1,
     ) -> int:
         """The site of a catalogued call.  ``partial``: the ``functools.partial``
-        call whose bound arguments come first (the site's arguments are both)."""
-        sid = self._site_ids.get(call)
+        call whose bound arguments come first (the site's arguments are both).
+        ``branch`` >= 0: the site of one of the classes a local alias may name
+        (:meth:`convbnlint.facts.containers.Containers.class_choice`)."""
+        key: object = call if branch < 0 else (call, branch)
+        sid = self._site_ids.get(key)  # type: ignore[call-overload]
         if sid is not None and scope != -1:
             self.facts.sites[sid].scope = scope
         if sid is None:
             sid = len(self._site_ids)
-            self._site_ids[call] = sid
+            self._site_ids[key] = sid  # type: ignore[index]
             self.site_nodes[sid] = call
             args = call
             pid = None

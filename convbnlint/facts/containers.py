@@ -12,11 +12,13 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from convbnlint.catalog import LayerSpec
+from convbnlint.catalog import LayerSpec, Role
 from convbnlint.facts.arguments import argument
 from convbnlint.facts.env import C_ESCAPE, Ctx, Env
 from convbnlint.ir import (
     EMPTY_GRAPH,
+    SiteRef,
+    negate,
     LIST,
     SEQ_SELF,
     Graph,
@@ -88,9 +90,94 @@ class Containers:
                 graph = graph.then(Graph.single(UNKNOWN), self.conds)
                 self.expr(arg.value, C_ESCAPE, env)
                 continue
+            branches = self.conditional_item(arg.value, Ctx("member", seq=sid), env)
+            if branches is not None:
+                graph = self.then_branches(graph, branches)
+                continue
             graph = graph.then(Graph.single(self.ref_of(arg.value)), self.conds)
             self.expr(arg.value, Ctx("member", seq=sid), env)
         self.b.facts.sites[sid].items = graph
+
+    # -- conditional items: ``nn.BatchNorm2d(c) if use_bn else nn.Identity()``
+    def then_branches(self, graph: Graph, branches: list[tuple[Ref, frozenset]]) -> Graph:
+        """``graph`` followed by one of ``branches`` (each under its own condition)."""
+        out: Graph | None = None
+        for ref, cond in branches:
+            one = graph.then(Graph.single(ref), self.conds | cond)
+            out = one if out is None else out.union(one)
+        assert out is not None
+        return out
+
+    def conditional_item(
+        self, value: cst.BaseExpression, ctx: Ctx, env: Env
+    ) -> list[tuple[Ref, frozenset]] | None:
+        """The branches of an item chosen at construction time, each with the path
+        condition under which it is the item, or None when ``value`` is not one.
+
+        ``A if test else B`` (each branch walked as an item in ``ctx``), and a call of
+        a local alias bound once to such a choice of classes
+        (``norm = nn.BatchNorm2d if use_bn else nn.Identity`` ... ``norm(c)``; see
+        :meth:`class_choice`).  When ``test`` is a never-rebound parameter
+        (:meth:`literal`) the branches carry it and its negation, so a norm in one
+        branch gives a conditional finding (CBL003); otherwise both hold under the
+        enclosing conditions only.
+        """
+        if isinstance(value, cst.IfExp):
+            lit = self.literal(value.test)
+            self.expr(value.test, C_ESCAPE, env)
+            conds = (frozenset({lit}), frozenset({negate(lit)})) if lit else (frozenset(), frozenset())
+            refs = []
+            for branch, cond in zip((value.body, value.orelse), conds):
+                refs.append((self.ref_of(branch), cond))
+                self.expr(branch, ctx, env)
+            return refs
+        if isinstance(value, cst.Call) and isinstance(value.func, cst.Name):
+            choice = self.class_choice(value.func.value)
+            if choice is None:
+                return None
+            test, specs = choice
+            lit = self.literal(test)
+            conds = (frozenset({lit}), frozenset({negate(lit)})) if lit else (frozenset(), frozenset())
+            refs = []
+            for index, (spec, cond) in enumerate(zip(specs, conds)):
+                if spec is None:
+                    refs.append((UNKNOWN, cond))
+                    continue
+                sid = self.b.site_for(value, spec, self.scope_id, branch=index)
+                self.record_ref(SiteRef(sid), ctx)
+                refs.append((SiteRef(sid), cond))
+            for arg in value.args:
+                self.expr(arg.value, C_ESCAPE, env)
+            return refs
+        return None
+
+    def class_choice(
+        self, name: str
+    ) -> tuple[cst.BaseExpression, tuple[LayerSpec | None, LayerSpec | None]] | None:
+        """``name`` is a local of this scope bound exactly once, to ``A if test else B``
+        where ``A`` or ``B`` names a catalogued class: the test and both specs (None for
+        a branch that is not a catalogued class).  Anything else: None."""
+        rhs = self.info.simple_rhs.get(name, [])
+        if (
+            len(rhs) != 1
+            or not isinstance(rhs[0], cst.IfExp)
+            or name in self.info.complex_bound
+            or name in self.info.closure_names
+            or name in self.holder_names
+            or not self.params  # a function's locals only
+        ):
+            return None
+        choice = rhs[0]
+        specs = tuple(
+            self.b.spec_of(branch) if isinstance(branch, (cst.Name, cst.Attribute)) else None
+            for branch in (choice.body, choice.orelse)
+        )
+        # A biased class behind an alias is left unknown: a finding would sit on a call
+        # that builds something else on the other path (and the stages look for no such seed).
+        specs = tuple(None if s is None or s.role is Role.BIASED else s for s in specs)
+        if specs == (None, None):
+            return None
+        return choice.test, specs  # type: ignore[return-value]
 
     def sequential_list(
         self, sid: int, args: Sequence[cst.Arg], env: Env, spec: LayerSpec
@@ -172,6 +259,14 @@ class Containers:
                 ref: Ref = UNKNOWN
                 self.expr(el.value, C_ESCAPE, env)
             else:
+                branches = self.conditional_item(
+                    el.value, Ctx("list", seq=min(state.lids)), env
+                )
+                if branches is not None:
+                    for lid in state.lids:
+                        self.b.facts.list_elements[lid].update(r for r, _ in branches)
+                    graph = self.then_branches(graph, branches)
+                    continue
                 ref = self.ref_of(el.value)
                 lid = min(state.lids)
                 self.expr(el.value, Ctx("list", seq=lid), env)

@@ -12,6 +12,10 @@ narrow its input and never change its results.  Cheapest first:
    class was imported under another name, so the text must contain each class
    name followed by ``(`` or ``[`` (a call or a subscripted callee; spaces,
    comments, backslashes and closing brackets may come between) or by ``as``.
+   A norm may also be built through a local alias chosen by a conditional
+   expression (``norm = nn.BatchNorm2d if use_bn else nn.Identity``, then
+   ``norm(c)``; :meth:`convbnlint.facts.containers.Containers.class_choice`), so a
+   norm class name followed by ``if`` or preceded by ``else`` counts too.
 3. **blocks** (:func:`plan_blocks`, on Python's C-implemented ``ast``): a finding
    is reported at a biased-layer call whose bias is (or may be) on -- a *seed* --
    and needs a cancelling-norm call that the analysis of the seed can see.  Each
@@ -24,7 +28,8 @@ narrow its input and never change its results.  Cheapest first:
    * ``X`` is a function and ``Y`` mentions it (a helper that returns a layer is
      used through its callers);
    * ``X`` mentions ``Y`` and ``Y`` holds a catalogued call (a helper building
-     layers);
+     layers) or names a catalogued norm class in a conditional expression (a
+     class alias, which the walker only follows inside one function: a norm site);
    * ``X`` mentions a name ``M`` binds other than by an import (module-level
      holders, tracked values, closure reads), or holds ``global``/``nonlocal``/
      ``:=`` (it could bind one): ``X -> M`` and ``M -> X``; ``M`` -> every block
@@ -86,6 +91,11 @@ class _Finder:
         alts = "|".join(re.escape(n) for n in names)
         self.pattern = re.compile(rf"\b(?:{alts})\b{_JUNK}(?:[(\[]|as\b)")
         self.loose = re.compile(rf"\b(?:{alts})\b")  # (any mention: ``partial(Conv2d)``)
+        # A class named as a branch of a conditional expression (``norm = nn.BatchNorm2d
+        # if use_bn else nn.Identity``, then ``norm(c)``).
+        self.chosen = re.compile(
+            rf"\b(?:{alts})\b{_JUNK}if\b|\belse\b{_JUNK}(?:\w+{_JUNK}\.{_JUNK})*(?:{alts})\b"
+        )
         self.literal = common_substring(names) if names else ""
         self.offsets = sorted(
             {i for n in names for i in range(len(n)) if n.startswith(self.literal, i)}
@@ -150,7 +160,9 @@ def shapes_match(text: str, catalog: Catalog, families: Collection[str]) -> bool
     loose = "partial" in text
     for _, seeds, norms in shapes_for(catalog, frozenset(families)).pairs:
         if (seeds.search(text) or (loose and seeds.search(text, loose=True))) and (
-            norms.search(text) or (loose and norms.search(text, loose=True))
+            norms.search(text)
+            or (loose and norms.search(text, loose=True))
+            or norms.chosen.search(text) is not None
         ):
             return True
     return False
@@ -272,7 +284,8 @@ def plan_blocks(
     aliases: dict[str, set[str]] = {}  # local name -> catalogued class names it imports
     blocks: list[_Block] = []
     calls: dict[str, list[tuple[int, ast.Call]]] = {}  # callee's last name -> calls
-    Name, Load, Call, arg_t = ast.Name, ast.Load, ast.Call, ast.arg
+    chosen: dict[str, list[int]] = {}  # class names in conditional expressions -> blocks
+    Name, Load, Call, arg_t, IfExp = ast.Name, ast.Load, ast.Call, ast.arg, ast.IfExp
     skip = (ast.Attribute, ast.Constant, ast.keyword, ast.Load, ast.Store, ast.alias)
     named, unsafe_types, match_mapping = _NAMED, _UNSAFE, _MATCH_MAPPING
     child_fields = _CHILD_FIELDS
@@ -339,6 +352,13 @@ def plan_blocks(
                 last = _last(node.func)  # type: ignore[attr-defined]
                 if last is not None:
                     calls.setdefault(last, []).append((index, node))  # type: ignore[arg-type]
+            elif t is IfExp:
+                # ``norm = nn.BatchNorm2d if use_bn else nn.Identity``: ``norm(c)`` builds one.
+                for branch in (node.body, node.orelse):  # type: ignore[attr-defined]
+                    if type(branch) is Name or type(branch) is ast.Attribute:
+                        last = _last(branch)
+                        if last is not None:
+                            chosen.setdefault(last, []).append(index)
             elif t is arg_t:
                 ids_add(node.arg)  # type: ignore[attr-defined]
                 bound_add(node.arg)  # type: ignore[attr-defined]
@@ -441,6 +461,14 @@ def plan_blocks(
                 if spec.family not in block.seeds and (is_partial or _may_be_on(call, spec)):
                     block.seeds.add(spec.family)
                     any_seed = True
+    for last in (all_names | aliases.keys()) & chosen.keys():
+        names = ({last} if last in all_names else set()) | aliases.get(last, set())
+        chosen_cancels: set[str] = set()
+        for name in names:
+            chosen_cancels |= norm_families.get(name, frozenset())
+        for index in chosen[last]:
+            blocks[index].catalog = True
+            blocks[index].norms |= chosen_cancels
     if not any_seed:
         return None
     plan = _narrow(text, blocks, table)
