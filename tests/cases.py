@@ -1531,3 +1531,29 @@ CASES += [
         """,
     ),
 ]
+
+CASES += [
+    Case(
+        "module_methods_returning_self",
+        """
+        import torch
+        import torch.nn as nn
+
+        class Block(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv1 = nn.Conv2d(3, 4, 3, bias=True).to(dtype=torch.float64)  # expect: CBL001
+                self.bn1 = nn.BatchNorm2d(4).to(dtype=torch.float64)
+                conv = nn.Conv2d(4, 4, 1).double().train()  # expect: CBL001
+                self.seq = nn.Sequential(conv, nn.BatchNorm2d(4))
+                self.conv3 = nn.Conv2d(4, 4, 1).to(torch.float64)
+                self.act = nn.ReLU()
+
+            def forward(self, x):
+                return self.act(self.conv3(self.seq(self.bn1(self.conv1(x)))))
+
+        model = Block()
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+    ),
+]

@@ -222,6 +222,8 @@ class Framework:
     # assumes (``set_image_data_format``): a file containing one gets no finding
     # that depends on that default.
     default_changers: tuple[str, ...] = ()
+    # Methods of a module that return the module itself (``nn.Conv2d(...).to(dtype)``).
+    self_returning_methods: frozenset[str] = frozenset()
 
     def union(self, other: Framework) -> Framework:
         return Framework(
@@ -239,6 +241,8 @@ class Framework:
             self.state_attrs | other.state_attrs,
             self.partial_makers | other.partial_makers,
             tuple(dict.fromkeys(self.default_changers + other.default_changers)),
+            # Known only where every merged framework agrees.
+            self.self_returning_methods & other.self_returning_methods,
         )
 
 

@@ -129,6 +129,10 @@ FRAMEWORK = Framework(
     dynamic_attrs=frozenset({"__dict__", "_modules"}),
     tensor_meta_attrs=frozenset({"shape", "dtype", "device", "ndim", "is_cuda", "requires_grad"}),
     tensor_meta_methods=frozenset({"size", "dim"}),
+    # torch.nn.Module methods documented to return ``self``.
+    self_returning_methods=frozenset(
+        {"to", "cuda", "cpu", "float", "double", "half", "bfloat16", "train", "eval", "requires_grad_"}
+    ),
     container_appenders=frozenset({"append"}),
     container_mutators=frozenset(
         {"insert", "extend", "pop", "__setitem__", "__delitem__", "__iadd__", "_modules"}

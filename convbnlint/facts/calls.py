@@ -34,6 +34,12 @@ if TYPE_CHECKING:
 
 class Calls:
     def call(self, node: cst.Call, ctx: Ctx, env: Env) -> int | None:
+        inner = self.returns_self(node)
+        if inner is not None:  # ``nn.Conv2d(...).to(dtype)`` is the module itself
+            self.expr(inner, ctx, env)
+            for arg in node.args:
+                self.expr(arg.value, C_ESCAPE, env)
+            return None
         spec = self.b.spec_of(node.func)
         partial = None
         if spec is None:

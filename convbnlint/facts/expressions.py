@@ -41,6 +41,9 @@ class Expressions:
     def ref_of(self, node: cst.BaseExpression) -> Ref:
         """The module object an expression denotes, if it is one we track."""
         if isinstance(node, cst.Call):
+            inner = self.returns_self(node)
+            if inner is not None:
+                return self.ref_of(inner)
             spec = self.b.spec_of(node.func)
             if spec is not None:
                 if spec.apply is not Apply.OBJECT:
@@ -57,6 +60,30 @@ class Expressions:
         if isinstance(node, cst.Name) and node.value in self.holder_names:
             return self.local(node.value)
         return UNKNOWN
+
+    def returns_self(self, call: cst.Call) -> cst.Call | None:
+        """``nn.Conv2d(...).to(dtype)``: a method that returns the module itself
+        (``Framework.self_returning_methods``), called on a constructor call of a
+        catalogued module class (or on another such chain): that inner call."""
+        func = call.func
+        if not (
+            isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Call)
+            and not any(a.star for a in call.args)
+        ):
+            return None
+        inner = func.value
+        ctor = inner
+        while (deeper := self.returns_self(ctor)) is not None:
+            ctor = deeper
+        spec = self.b.spec_of(ctor.func)
+        if (
+            spec is not None
+            and spec.apply is Apply.OBJECT
+            and func.attr.value in _self_returning(spec.framework)
+        ):
+            return inner
+        return None
 
     # -- expressions
     def generic(self, node: cst.CSTNode, env: Env, skip_names: bool = False) -> None:
@@ -171,3 +198,13 @@ class Expressions:
             return None
         self.generic_children(node, env)
         return None
+
+
+def _self_returning(framework: str) -> frozenset[str]:
+    """The methods of ``framework``'s modules that return the module itself."""
+    from convbnlint.catalog import framework_catalog
+
+    try:
+        return framework_catalog(framework).framework.self_returning_methods
+    except KeyError:
+        return frozenset()

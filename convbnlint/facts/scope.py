@@ -82,6 +82,8 @@ class Scope(Statements, Expressions, Calls, Containers):
         input and returns its output: ``Apply.INPUT_ARG``)."""
         if not isinstance(node, cst.Call):
             return False
+        if self.returns_self(node) is not None:  # ``nn.Conv2d(...).to(dtype)``
+            return True
         spec = self.b.spec_of(node.func)
         if spec is None:
             return self.partial_spec(node.func) is not None
