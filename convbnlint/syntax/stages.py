@@ -62,6 +62,7 @@ _MATCH_MAPPING_T = getattr(ast, "MatchMapping", None)
 # Between a class name and the ``(``: spaces, newlines, comments, backslash
 # continuations and closing brackets (``(nn.Conv2d)(...)``).
 _JUNK = r"(?:[\s\\)\]]|#[^\n]*)*"
+_IF_AFTER = re.compile(rf"{_JUNK}if\b")
 
 
 @dataclass(frozen=True)
@@ -91,15 +92,41 @@ class _Finder:
         alts = "|".join(re.escape(n) for n in names)
         self.pattern = re.compile(rf"\b(?:{alts})\b{_JUNK}(?:[(\[]|as\b)")
         self.loose = re.compile(rf"\b(?:{alts})\b")  # (any mention: ``partial(Conv2d)``)
-        # A class named as a branch of a conditional expression (``norm = nn.BatchNorm2d
-        # if use_bn else nn.Identity``, then ``norm(c)``).
-        self.chosen = re.compile(
-            rf"\b(?:{alts})\b{_JUNK}if\b|\belse\b{_JUNK}(?:\w+{_JUNK}\.{_JUNK})*(?:{alts})\b"
-        )
         self.literal = common_substring(names) if names else ""
         self.offsets = sorted(
             {i for n in names for i in range(len(n)) if n.startswith(self.literal, i)}
         )
+
+    def chosen(self, text: str) -> bool:
+        """A class named as a branch of a conditional expression (``norm =
+        nn.BatchNorm2d if use_bn else nn.Identity``, then ``norm(c)``): a mention
+        followed by ``if`` or preceded by ``else`` (a dotted prefix, spaces, ``(`` and
+        backslashes between; a line break there is accepted without looking further)."""
+        find, match, offsets, literal = text.find, self.loose.match, self.offsets, self.literal
+        if len(literal) < 3:
+            return any(self._chosen_at(text, m.start(), m.end()) for m in self.loose.finditer(text))
+        at = find(literal)
+        while at >= 0:
+            for off in offsets:
+                if at >= off:
+                    m = match(text, at - off)
+                    if m and self._chosen_at(text, m.start(), m.end()):
+                        return True
+            at = find(literal, at + 1)
+        return False
+
+    @staticmethod
+    def _chosen_at(text: str, start: int, end: int) -> bool:
+        if _IF_AFTER.match(text, end):
+            return True
+        j = start
+        while j > 0 and (text[j - 1].isalnum() or text[j - 1] in "._"):
+            j -= 1  # the dotted prefix (``nn.``, ``torch.nn.``)
+        while j > 0 and text[j - 1] in " \t\\(\f":
+            j -= 1
+        if j > 0 and text[j - 1] in "\r\n":
+            return True  # (a comment or a continuation may hide the ``else``: accept)
+        return text.endswith("else", 0, j) and (j == 4 or not (text[j - 5].isalnum() or text[j - 5] == "_"))
 
     def search(self, text: str, loose: bool = False) -> bool:
         literal = self.literal
@@ -162,7 +189,7 @@ def shapes_match(text: str, catalog: Catalog, families: Collection[str]) -> bool
         if (seeds.search(text) or (loose and seeds.search(text, loose=True))) and (
             norms.search(text)
             or (loose and norms.search(text, loose=True))
-            or norms.chosen.search(text) is not None
+            or norms.chosen(text)
         ):
             return True
     return False
