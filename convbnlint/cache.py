@@ -61,7 +61,7 @@ _TAG = (
 )
 
 # A result as stored: [error or None, [[code, name, message, line, col, end_line,
-# end_col, fixable, fix_value, applicability, unsafe_reason, state_keys], ...]]
+# end_col, fixable, fix_value, applicability, unsafe_reason, state_keys, reach], ...]]
 Stored = list
 
 
@@ -138,6 +138,7 @@ def encode(result: FileResult) -> Stored:
                 int(d.applicability),
                 d.unsafe_reason,
                 list(d.state_keys),
+                list(d.reach),
             ]
             for d in result.diagnostics
         ],
@@ -157,9 +158,10 @@ def decode(path: str, stored: Stored) -> FileResult:
                 span=Span(r[3], r[4], r[5], r[6]),
                 fixable=r[7],
                 fix_value=r[8],
-                applicability=Applicability(r[9]),
-                unsafe_reason=r[10],
-                state_keys=tuple(r[11]),
+                applicability=Applicability(r[9]) if len(r) > 9 else Applicability.SAFE,
+                unsafe_reason=r[10] if len(r) > 10 else None,
+                state_keys=tuple(r[11]) if len(r) > 11 else (),
+                reach=tuple(r[12]) if len(r) > 12 else (),
             )
             for r in rows
         ],

@@ -18,7 +18,7 @@ Stages, cheapest first (each one sound: it never changes the findings; see
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     import libcst as cst
 
     from convbnlint.facts import FactBuilder
+    from convbnlint.fixsafety import Read
     from convbnlint.syntax.names import ImportTable, NameResolver
 
 
@@ -145,6 +146,7 @@ def check(
     use_blocks: bool = True,
     names: str = "fast",
     fixable: bool = True,
+    other_reads: Sequence[Read] = (),
 ) -> Checked:
     """Diagnostics for one text.
 
@@ -153,6 +155,8 @@ def check(
     resolver: ``"fast"`` (:class:`convbnlint.syntax.names.FastNames`) or ``"libcst"``
     (:class:`convbnlint.facts.LibcstNames`).  With ``fixable=False`` a result with
     findings may be ``partial`` (cheaper; enough when nothing will be fixed).
+    ``other_reads``: bias reads in other files that may make a fix unsafe
+    (:func:`convbnlint.fixsafety.tree_reads`).
     """
     catalog = catalog or default_catalog()
     rules = _active_rules(select, ignore)
@@ -188,10 +192,10 @@ def check(
             del tree
         if hazard is not None:
             raise ParseError(hazard)
-        checked = _analyse(source, text, table, partial, catalog, rules, names)
+        checked = _analyse(source, text, table, partial, catalog, rules, names, other_reads)
         if partial and fixable and (checked.diagnostics or checked.suppressed):
             # The fixer edits the whole module: analyse it all (same findings).
-            checked = _analyse(source, source, table, False, catalog, rules, names)
+            checked = _analyse(source, source, table, False, catalog, rules, names, other_reads)
         checked.recheck = lambda text: check(text, catalog=catalog, select=select, ignore=ignore)
         return checked
 
@@ -212,6 +216,7 @@ def _analyse(
     catalog: Catalog,
     rules: dict[str, Rule],
     names: str,
+    other_reads: Sequence[Read] = (),
 ) -> Checked:
     from convbnlint.analysis import Analysis
     from convbnlint.facts import collect
@@ -267,7 +272,12 @@ def _analyse(
         )
         if site.helper is not None:
             message = message.replace(f"{site.spec.name} bias", f"{site.spec.name} ({site.helper}()) bias", 1)
-            if not site.fixable:
+            if not site.fixable and not site.spec.bias_keyword:
+                message += (
+                    f" (not fixable: {site.helper}()'s {site.spec.bias_param} is positional-only"
+                    " and this call does not pass the arguments before it)"
+                )
+            elif not site.fixable:
                 message += f" (not fixable: {site.helper}() has no bias parameter)"
         elif not site.fixable and site.unfixable:
             message += f" (not fixable: {site.unfixable})"
@@ -289,6 +299,10 @@ def _analyse(
             continue
         out.append(diag)
     out.sort(key=Diagnostic.sort_key)
+    if any(d.fixable for d in out):  # fix safety: code that reads a removed bias (issue 10)
+        from convbnlint.fixsafety import decide
+
+        out = decide(source, builder, analysis, out, other_reads)
     if partial:
         return Checked(out, None, builder, suppressed, partial=True)
     return Checked(out, module, builder, suppressed)
@@ -314,12 +328,15 @@ def check_source(source: str, **kwargs: object) -> list[Diagnostic]:
 def fix_source(source: str, **kwargs: object) -> tuple[str, list[Diagnostic]]:
     """Fixed text and the diagnostics that were fixed (public API).
 
+    Safe fixes only, unless ``unsafe_fixes=True``.
+
     Raises :class:`convbnlint.fix.UnsafeFixError` if the fix cannot be verified.
     """
     from convbnlint.fix import apply_fixes
 
+    unsafe_fixes = bool(kwargs.pop("unsafe_fixes", False))
     checked = check(source, **kwargs)  # type: ignore[arg-type]
-    fixable = [d for d in checked.diagnostics if d.fixable]
+    fixable = [d for d in checked.diagnostics if d.fix_applies(unsafe_fixes)]
     if not fixable:
         return source, []
     new = apply_fixes(source, checked, fixable, **kwargs)  # type: ignore[arg-type]

@@ -56,6 +56,16 @@ def fixed_call(call: cst.Call, spec: LayerSpec, value: cst.BaseExpression = FALS
             args[i] = arg.with_changes(value=_keep_parens(arg.value, value))
             return call.with_changes(args=args)
         positional += 1
+    if not spec.bias_keyword:  # a helper's positional-only parameter
+        if positional != spec.bias_index:
+            raise UnsafeFixError(f"cannot pass positional-only {spec.bias_param} at its slot")
+        if positional < len(args):  # keyword arguments follow: insert before them
+            comma = args[positional - 1].comma if positional else cst.Comma(
+                whitespace_after=cst.SimpleWhitespace(" ")
+            )
+            args.insert(positional, cst.Arg(value=value, comma=comma))
+            return call.with_changes(args=args)
+        return call.with_changes(args=_append_keyword(call, None, value))
     return call.with_changes(args=_append_keyword(call, spec.bias_param, value))
 
 
@@ -68,10 +78,12 @@ def _keep_parens(old: cst.BaseExpression, new: cst.BaseExpression) -> cst.BaseEx
 
 
 def _append_keyword(
-    call: cst.Call, keyword: str, value: cst.BaseExpression = FALSE
+    call: cst.Call, keyword: str | None, value: cst.BaseExpression = FALSE
 ) -> list[cst.Arg]:
+    """The call's arguments with ``keyword=value`` appended (``value`` alone when
+    ``keyword`` is None), in the call's layout."""
     args = list(call.args)
-    new = cst.Arg(
+    new = cst.Arg(value=value) if keyword is None else cst.Arg(
         keyword=cst.Name(keyword),
         value=value,
         equal=cst.AssignEqual(

@@ -59,6 +59,9 @@ class Options:
     progress: bool | None = None
     # Project settings the catalog's defaults depend on (``image-data-format``).
     settings: tuple[tuple[str, str], ...] = ()
+    # Fix safety (issue 10): bias reads in the files of the run
+    # (:func:`convbnlint.fixsafety.tree_reads`), each file judged by the others'.
+    reads: tuple = ()
 
 
 def catalog_for(options: Options):  # type: ignore[no-untyped-def]
@@ -85,6 +88,7 @@ def check_text(text: str, path: str, options: Options) -> FileResult:
             use_shapes=options.use_prefilter,
             use_blocks=options.use_prefilter,
             fixable=writing,
+            other_reads=[r for r in options.reads if r.path != path],
         )
     except ParseError as exc:
         result.error = str(exc)
@@ -183,6 +187,10 @@ def run(
     names = [str(p) for p in paths]
     cache = _open_cache(options)
     writing = options.fix or options.diff
+    if writing:  # a fix is judged by the bias reads of every file of the run
+        from convbnlint.fixsafety import tree_reads
+
+        options = replace(options, reads=tree_reads(names, options.cache_dir))
     keys = _absolute(names) if cache is not None else names
     stats: list[os.stat_result | None] = [None] * n
 
@@ -268,6 +276,10 @@ def run(
                 cache.record(keys[i], stats[i], ",".join(extras[i]), content, result)
     if cache is not None:
         cache.save()
+    if not writing:  # safe fixes made unsafe by bias reads in other files
+        from convbnlint.fixsafety import lower_results
+
+        lower_results(results, names, options.cache_dir)
     return results  # type: ignore[return-value]
 
 

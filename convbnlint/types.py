@@ -64,6 +64,11 @@ class Diagnostic:
     # The ``state_dict`` entries the fix removes, relative to the module that
     # owns the layer (``features.0.bias``); empty when not known.
     state_keys: tuple[str, ...] = field(default=(), compare=False)
+    # How other code can reach the fixed layer (class, attribute and variable
+    # names, container membership, state keys), as plain strings: lets the runner
+    # judge the fix against reads in other files, also for cached results
+    # (:mod:`convbnlint.fixsafety`); empty when not computed.
+    reach: tuple[str, ...] = field(default=(), compare=False)
 
     def fix_applies(self, unsafe_fixes: bool) -> bool:
         """Whether ``--fix`` applies this diagnostic's fix (with ``--unsafe-fixes`` or not)."""

@@ -267,11 +267,12 @@ def test_rule_subcommand_renders_on_a_terminal(tmp_path: Path) -> None:
 
     main, child = pty.openpty()
     env = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1", "TERM": "xterm"}
-    proc = subprocess.run(
+    proc = subprocess.Popen(
         [*convbnlint_cmd(), "rule", "CBL001"], stdout=child, stderr=subprocess.PIPE, env=env,
-        cwd=tmp_path, timeout=60,
+        cwd=tmp_path,
     )
     os.close(child)
+    # Read while it writes: a page longer than the pty's buffer would block it.
     chunks = []
     while True:
         try:
@@ -282,8 +283,9 @@ def test_rule_subcommand_renders_on_a_terminal(tmp_path: Path) -> None:
             break
         chunks.append(data)
     os.close(main)
+    stderr = proc.stderr.read() if proc.stderr else b""
+    assert proc.wait(timeout=60) == 0, stderr
     out = b"".join(chunks).decode("utf-8", "replace")
-    assert proc.returncode == 0, proc.stderr
     assert "Why is this bad?" in out
     assert "## Why is this bad?" not in out  # rendered, not raw Markdown
     assert "state_dict" in out

@@ -176,6 +176,9 @@ class LayerSpec:
     fused_norm: str | None = None
     # The framework this spec belongs to (its Catalog's Framework name).
     framework: str = ""
+    # BIASED: whether the bias may be passed by keyword (False for a helper
+    # function's positional-only parameter: the fixer then passes it by position).
+    bias_keyword: bool = True
 
     @property
     def name(self) -> str:

@@ -136,8 +136,11 @@ def helper_bias(
     elif inner_value is None and forwards_kwargs:
         route = (spec.bias_param, None)
     derived = spec
+    posonly = {p.name.value for p in params.posonly_params}
     if route is not None:
-        derived = replace(spec, bias_param=route[0], bias_index=route[1])
+        derived = replace(
+            spec, bias_param=route[0], bias_index=route[1], bias_keyword=route[0] not in posonly
+        )
     if any(a.star for a in call.args):
         return Bias.UNKNOWN, derived, False
     if route is None:
@@ -145,13 +148,18 @@ def helper_bias(
     passed = argument(call, route[0], route[1])
     if passed is not None:
         return bias_value(passed, spec), derived, True
+    # Not passed: the fix adds it, by keyword, or (positional-only) right after
+    # the call's positional arguments, which must then end just before its slot.
+    reachable = derived.bias_keyword or sum(
+        1 for a in call.args if a.keyword is None and not a.star
+    ) == route[1]
     if route[0] in defaults:
         default = defaults[route[0]]
         assert default is not None
-        return bias_value(default, spec), derived, True
+        return bias_value(default, spec), derived, reachable
     if forwards_kwargs and inner_value is None:
         return (Bias.DEFAULT if spec.bias_default else Bias.FALSE), derived, True
-    return Bias.UNKNOWN, derived, True
+    return Bias.UNKNOWN, derived, reachable
 
 
 def argument(call: cst.Call, param: str, index: int | None) -> cst.BaseExpression | None:
