@@ -62,6 +62,7 @@ from convbnlint.types import Applicability, Diagnostic, Span
 if TYPE_CHECKING:
     from convbnlint.analysis import Analysis
     from convbnlint.facts import FactBuilder
+    from convbnlint.syntax.names import ImportTable
 
 
 @dataclass(frozen=True)
@@ -91,54 +92,224 @@ class Target:
 # ------------------------------------------------------------------ reading a file
 
 
-_BIAS_TEXT = re.compile(rb"bias")
+_READ_TEXT = re.compile(r"\.bias\b|[\"']bias[\"']|\.bias[\"']")
+# ``x.a = y.b.c`` / ``x = y[k]``: may alias a layer (``self.first = self.body[0]``).
+_ALIAS_TEXT = re.compile(
+    r"^[ \t]*[A-Za-z_][\w.]*[ \t]*=[ \t]*[A-Za-z_]\w*"
+    r"(\.(?!(shape|dtype|device|data|weight|size|ndim|T)\b)\w+)*(\.\w+|\[[^\]\n]*\])[ \t]*(#.*)?$",
+    re.M,
+)
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+# A line at column 0 starts a top-level statement, unless it continues one.
+_CONTINUES = re.compile(r"[)\]}]|(else|elif|except|finally)\b|#|$")
 
 
-def may_read(raw: bytes) -> bool:
-    """Cheap: can this file hold a bias read at all?"""
-    return _BIAS_TEXT.search(raw) is not None
+def scan(source: str, whole: bool = True) -> list[Read]:
+    """Every unguarded read of a ``bias`` in ``source`` (nothing if it does not parse).
 
-
-def scan(source: str) -> list[Read]:
-    """Every unguarded read of a ``bias`` in ``source`` (nothing if it does not parse)."""
-    if "bias" not in source:
+    ``whole=False`` (the checked tree's other files) is cheap on large files:
+    only the top-level statements whose text can hold a read (or an alias) are
+    parsed, each on its own with its line numbers kept,
+    and only the parts of them around those lines are walked; if one does not
+    parse on its own, the whole file is parsed.  Names resolve through the
+    file's top-level imports.
+    """
+    if not _READ_TEXT.search(source):
         return []
-    import warnings
+    lines = _LINE_BREAK.split(source)
+    if whole:
+        return _scan_whole(source, lines)
+    import bisect
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            tree = ast.parse(source)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            return []
+    if "\r" in source:
+        offsets = [0]
+        offsets.extend(m.end() for m in _LINE_BREAK.finditer(source))
+    else:
+        import itertools
+
+        offsets = [0, *itertools.accumulate(len(line) + 1 for line in lines[:-1])]
+    hot_lines = sorted({bisect.bisect_right(offsets, m.start()) for m in _READ_TEXT.finditer(source)})
+    def is_hot(a: int, b: int) -> bool:  # a hot line among lines a+1..b (1-based)
+        i = bisect.bisect_left(hot_lines, a + 1)
+        return i < len(hot_lines) and hot_lines[i] <= b
+
+    hot: list[tuple[ast.Module, int]] = []  # (tree, line offset)
+    import_text: list[str] = []
+    for a, b in _segments(lines, 0, len(lines), ""):
+        head = lines[a]
+        if head.startswith(("import ", "from ")) and not is_hot(a, b):
+            import_text.extend(lines[a:b])
+            continue
+        if not is_hot(a, b):
+            continue
+        parts = _class_parts(lines, a, b) if head.startswith("class ") and b - a > 40 else None
+        if parts is not None:  # a large class: only its hot members
+            trees = []
+            for c, d in parts:
+                if is_hot(c, d):
+                    tree = _parse("class _:\n" + "\n".join(lines[c:d]))
+                    if tree is None:
+                        break
+                    trees.append((tree, c - 1))
+            else:
+                hot.extend(trees)
+                continue
+        tree = _parse("\n".join(lines[a:b]))
+        if tree is None:
+            return _scan_whole(source, lines)
+        hot.append((tree, a))
+    if not hot:
+        return []
+    from convbnlint.syntax.names import table_from_ast
+
+    imports = _parse("\n".join(import_text))
+    if imports is None:
+        return _scan_whole(source, lines)
+    table = table_from_ast(imports)
+    out: list[Read] = []
     try:
-        return _Scanner(tree, source).run()
+        for tree, offset in hot:
+            out.extend(_Scanner(tree, lines, table, hot_lines, offset).run())
+    except RecursionError:
+        return [Read(0, "any", (), "(too deeply nested to scan for reads)")]
+    out.extend(_regex_aliases(source, offsets))
+    return sorted(set(out), key=lambda r: (r.line, r.selector))
+
+
+def _regex_aliases(source: str, offsets: list[int]) -> Iterator[Read]:
+    """``x.a = y.b`` / ``x = y[k]`` lines, by text (an over-approximation)."""
+    import bisect
+
+    for m in _ALIAS_TEXT.finditer(source):
+        line = m.group(0).strip()
+        target, _, value = line.partition("=")
+        target, value = target.strip(), value.split("#", 1)[0].strip()
+        to = f"attr:{target.rsplit('.', 1)[1]}" if "." in target else f"name:{target}"
+        if value.endswith("]"):
+            via = "index"
+        elif value.startswith("self.") and value.count(".") == 1:
+            via = f"attr:{value[5:]}"
+        else:
+            via = f"attr:{value.rsplit('.', 1)[1]}"
+        yield Read(bisect.bisect_right(offsets, m.start()), f"alias:{to}<-{via}", (), line[:100])
+
+
+def _segments(lines: list[str], lo: int, hi: int, indent: str) -> list[tuple[int, int]]:
+    """Line ranges [a, b) of the statements at ``indent`` between lines lo and hi
+    (0-based), by text: a line at exactly that indentation starts one, unless it
+    continues the previous (a closing bracket, ``else``..., a comment, or the
+    ``def``/``class`` after a decorator).  A wrong cut shows as a parse error."""
+    starts = [lo]
+    after_decorator = False
+    width = len(indent)
+    for i in range(lo, hi):
+        line = lines[i]
+        if not line.startswith(indent) or line[width : width + 1] in ("", " ", "\t", "\f"):
+            continue
+        body = line[width:]
+        if _CONTINUES.match(body):
+            continue
+        if not after_decorator and i != lo:
+            starts.append(i)
+        after_decorator = body.startswith("@")
+    return list(zip(starts, [*starts[1:], hi]))
+
+
+def _class_parts(lines: list[str], a: int, b: int) -> list[tuple[int, int]] | None:
+    """The members of the class at lines [a, b): line ranges of its body's
+    statements; None when its header is not one line."""
+    header = lines[a].split("#", 1)[0].rstrip()
+    if not header.endswith(":"):
+        return None
+    for i in range(a + 1, b):
+        stripped = lines[i].lstrip(" \t")
+        if stripped and not stripped.startswith("#"):
+            indent = lines[i][: len(lines[i]) - len(stripped)]
+            if not indent:
+                return None
+            return _segments(lines, a + 1, b, indent)
+    return None
+
+
+def _scan_whole(source: str, lines: list[str]) -> list[Read]:
+    tree = _parse(source)
+    if tree is None:
+        return []
+    try:
+        return _Scanner(tree, lines).run()
     except RecursionError:
         return [Read(0, "any", (), "(too deeply nested to scan for reads)")]
 
 
 class _Scanner:
-    def __init__(self, tree: ast.Module, source: str) -> None:
+    def __init__(
+        self,
+        tree: ast.Module,
+        lines: list[str],
+        table: ImportTable | None = None,
+        hot: list[int] | None = None,
+        offset: int = 0,
+    ) -> None:
+        """``tree``: what to scan; ``lines``: the file's lines (for messages);
+        ``table``: how names resolve (default: ``tree``'s imports); ``hot``: the
+        only lines a read can be on (sorted; None: any line); ``offset``: what
+        to add to ``tree``'s line numbers (a part of the file parsed alone)."""
         from convbnlint.catalog import default_catalog
         from convbnlint.syntax.names import table_from_ast
 
         self.tree = tree
-        self.lines = source.splitlines()
+        self.lines = lines
+        self.hot = hot
+        self.offset = offset
         self.parents: dict[ast.AST, ast.AST] = {}
         self.calls: dict[tuple[int, int], list[ast.Call]] = {}
-        for node in ast.walk(tree):
-            for child in ast.iter_child_nodes(node):
-                self.parents[child] = node
-            if isinstance(node, ast.Call):
-                self.calls.setdefault((node.lineno, node.col_offset), []).append(node)
+        self.nodes: list[ast.AST] = []
+        self._walked: set[ast.AST] = set()
+        self._full: set[ast.AST] = set()
+        self._walk(tree, pruned=hot is not None)
         self._scopes: dict[ast.AST, ast.AST] = {}
         self._selfs: dict[tuple[ast.AST, str], bool] = {}
         self._layers: dict[tuple[ast.AST, str], bool] = {}
-        self.table = table_from_ast(tree)
+        self.table = table if table is not None else table_from_ast(tree)
         self.catalog = default_catalog()
         self.out: list[Read] = []
 
+    def _walk(self, root: ast.AST, pruned: bool) -> None:
+        """Record parents below ``root``; pruned: skip subtrees without a hot line."""
+        import bisect
+
+        hot = [h - self.offset for h in self.hot or []]
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            if node in self._walked:
+                continue
+            self._walked.add(node)
+            self.nodes.append(node)
+            if type(node) is ast.Call:
+                self.calls.setdefault((node.lineno + self.offset, node.col_offset), []).append(node)  # type: ignore[attr-defined]
+            for child in ast.iter_child_nodes(node):
+                self.parents[child] = node
+                if pruned:
+                    lo = getattr(child, "lineno", None)
+                    if lo is not None:
+                        i = bisect.bisect_left(hot, lo)
+                        if i == len(hot) or hot[i] > child.end_lineno:  # type: ignore[attr-defined]
+                            continue
+                stack.append(child)
+
+    def ensure(self, scope: ast.AST) -> None:
+        """Every node of ``scope`` has its parent recorded (for name tracking)."""
+        if self.hot is not None and scope not in self._full:
+            self._full.add(scope)
+            for node in ast.walk(scope):
+                for child in ast.iter_child_nodes(node):
+                    self.parents.setdefault(child, node)
+
     # -- helpers
+    def at(self, node: ast.AST) -> int:
+        return node.lineno + self.offset  # type: ignore[attr-defined]
+
     def text(self, line: int) -> str:
         text = self.lines[line - 1].strip() if 0 < line <= len(self.lines) else ""
         return text if len(text) <= 100 else text[:97] + "..."
@@ -204,6 +375,7 @@ class _Scanner:
 
     def _bound_to_layers(self, name: ast.Name) -> bool:
         scope = self.scope_of(name)
+        self.ensure(scope)
         found = False
         nodes = scope.body if isinstance(scope, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef)) else []
         if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
@@ -231,7 +403,7 @@ class _Scanner:
 
     # -- the scan
     def run(self) -> list[Read]:
-        for node in ast.walk(self.tree):
+        for node in list(self.nodes):
             if isinstance(node, ast.Attribute) and node.attr == "bias" and isinstance(node.ctx, ast.Load):
                 self.read(node, node.value)
             elif (
@@ -261,7 +433,7 @@ class _Scanner:
         for use in self.uses(node):
             if not self.guarded(use, node):
                 narrow = self.narrowing(use, base) if selector == "any" else ()
-                self.out.append(Read(use.lineno, selector, narrow, self.text(use.lineno)))
+                self.out.append(Read(self.at(use), selector, narrow, self.text(self.at(use))))
                 return
 
     def selector(self, base: ast.expr) -> str | None:
@@ -294,6 +466,7 @@ class _Scanner:
         if isinstance(parent, ast.NamedExpr):
             yield read  # (the walrus's own value is used where it stands)
         scope = self.scope_of(read)
+        self.ensure(scope)
         for node in ast.walk(scope):
             if isinstance(node, ast.Name) and node.id == target.id and isinstance(node.ctx, ast.Load):
                 if self.scope_of(node) is scope:
@@ -421,7 +594,7 @@ class _Scanner:
         parent = self.parents.get(node)
         if value == "bias":  # only ``m._parameters["bias"]``-style lookups, not ``"bias" in name``
             if isinstance(parent, ast.Subscript) and parent.slice is node:
-                self.out.append(Read(node.lineno, "any", (), self.text(node.lineno)))
+                self.out.append(Read(self.at(node), "any", (), self.text(self.at(node))))
             return
         used = (
             (isinstance(parent, ast.Subscript) and parent.slice is node)
@@ -435,7 +608,7 @@ class _Scanner:
             )
         )
         if used:
-            self.out.append(Read(node.lineno, f"key:{value}", (), self.text(node.lineno)))
+            self.out.append(Read(self.at(node), f"key:{value}", (), self.text(self.at(node))))
 
     def alias(self, node: ast.Assign | ast.AnnAssign) -> None:
         value = node.value
@@ -450,9 +623,9 @@ class _Scanner:
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         for target in targets:
             if isinstance(target, ast.Attribute):
-                self.out.append(Read(node.lineno, f"alias:attr:{target.attr}<-{via}", (), self.text(node.lineno)))
+                self.out.append(Read(self.at(node), f"alias:attr:{target.attr}<-{via}", (), self.text(self.at(node))))
             elif isinstance(target, ast.Name):
-                self.out.append(Read(node.lineno, f"alias:name:{target.id}<-{via}", (), self.text(node.lineno)))
+                self.out.append(Read(self.at(node), f"alias:name:{target.id}<-{via}", (), self.text(self.at(node))))
 
 
 def _key(node: ast.expr) -> str:
@@ -546,7 +719,7 @@ def targets(
     from convbnlint.ir import HolderRef
 
     tree = _parse(source)
-    scanner = _Scanner(tree, source) if tree is not None else None
+    scanner = _Scanner(tree, _LINE_BREAK.split(source)) if tree is not None else None
     out: dict[int, Target] = {}
     for site, span in sites.items():
         related = [site, *builder.facts.factory_calls.get(site, [])]
@@ -843,7 +1016,7 @@ def compact(reads: Iterable[Read]) -> list[Read]:
 
 def file_reads(raw: bytes) -> list[Read]:
     """The compacted reads of one file's bytes ([] when it cannot hold any)."""
-    if not _CANDIDATE.search(raw):
+    if b"bias" not in raw or not _CANDIDATE.search(raw):
         return []
     from convbnlint import sourcefile
 
@@ -851,7 +1024,7 @@ def file_reads(raw: bytes) -> list[Read]:
         text = sourcefile.decode(raw).text
     except sourcefile.SourceError:
         return []
-    return compact(scan(text))
+    return compact(scan(text, whole=False))
 
 
 def tree_reads(paths: Sequence[str], cache_dir: str | None = None) -> tuple[Read, ...]:
