@@ -860,23 +860,36 @@ def _is_instance(qualname: str, cls: str) -> bool:
     return qualname.startswith(lazy) and cls == "torch.nn." + qualname[len(lazy) :]
 
 
-def expand(target: Target, reads: Sequence[Read]) -> Target:
-    """``target`` with every attribute/variable name an alias may also give it."""
-    attrs, names = set(target.attrs), set(target.names)
-    changed = True
-    while changed:
-        changed = False
-        for read in reads:
-            if not read.selector.startswith("alias:"):
-                continue
+def alias_edges(reads: Sequence[Read]) -> dict[str, list[str]]:
+    """The aliases among ``reads``: selector of a value -> holders it is stored in
+    (``attr:first`` <- ``index``...).  ``any``/``index`` values are keyed as such."""
+    edges: dict[str, list[str]] = {}
+    for read in reads:
+        if read.selector.startswith("alias:"):
             to, _, via = read.selector[len("alias:") :].partition("<-")
+            edges.setdefault(via, []).append(to)
+    return edges
+
+
+def expand(target: Target, reads: Sequence[Read], edges: dict[str, list[str]] | None = None) -> Target:
+    """``target`` with every attribute/variable name an alias may also give it."""
+    if edges is None:
+        edges = alias_edges(reads)
+    if not edges:
+        return target
+    attrs, names = set(target.attrs), set(target.names)
+    todo = [f"attr:{a}" for a in attrs] + [f"name:{n}" for n in names] + ["any"]
+    if target.in_container:
+        todo.append("index")
+    seen = set(todo)
+    while todo:
+        for to in edges.get(todo.pop(), ()):
+            if to in seen:
+                continue
+            seen.add(to)
             kind, _, name = to.partition(":")
-            probe = replace(target, attrs=frozenset(attrs), names=frozenset(names))
-            if _denotes(probe, Read(read.line, via)):
-                bucket = attrs if kind == "attr" else names
-                if name not in bucket:
-                    bucket.add(name)
-                    changed = True
+            (attrs if kind == "attr" else names).add(name)
+            todo.append(to)
     return replace(target, attrs=frozenset(attrs), names=frozenset(names))
 
 
@@ -932,12 +945,13 @@ def decide(
         return diagnostics
     reads = [*scan(source), *other_reads]
     found = targets(source, builder, analysis, {d.site: d.span for d in fixable})
+    edges = alias_edges(reads)
     out = []
     for d in diagnostics:
         if not d.fixable:
             out.append(d)
             continue
-        target = expand(found[d.site], reads)
+        target = expand(found[d.site], reads, edges)
         hit = first_read(target, reads)
         reach = encode_target(target)
         if hit is None:
@@ -982,14 +996,16 @@ def decode_target(reach: Sequence[str]) -> Target | None:
     )
 
 
-def lower(diagnostic: Diagnostic, reads: Sequence[Read]) -> Diagnostic:
+def lower(
+    diagnostic: Diagnostic, reads: Sequence[Read], edges: dict[str, list[str]] | None = None
+) -> Diagnostic:
     """A safe fix made unsafe by a read in another file (``reads`` carry their path)."""
     if not diagnostic.fixable or diagnostic.applicability is not Applicability.SAFE:
         return diagnostic
     target = decode_target(diagnostic.reach)
     if target is None:
         return diagnostic
-    target = expand(target, reads)
+    target = expand(target, reads, edges)
     hit = first_read(target, reads)
     if hit is None:
         return diagnostic
@@ -1073,10 +1089,11 @@ def lower_results(results: Sequence, paths: Sequence[str], cache_dir: str | None
     reads = tree_reads(paths, cache_dir)
     if not reads:
         return
+    edges = alias_edges(reads)
     for result in results:
         if any(d.fixable for d in result.diagnostics):
             others = [r for r in reads if r.path != result.path]
-            result.diagnostics = [lower(d, others) for d in result.diagnostics]
+            result.diagnostics = [lower(d, others, edges) for d in result.diagnostics]
 
 
 class _ReadsCache:
