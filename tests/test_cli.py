@@ -86,7 +86,7 @@ def test_json_shape(project: Path) -> None:
             "message": "Pass bias=False",
             "applies": True,
             "unsafe_reason": None,
-            "state_keys": [],
+            "state_keys": ["0.bias"],
         },
     }
 

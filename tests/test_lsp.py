@@ -189,7 +189,7 @@ async def test_diagnostics_quick_fix_and_they_go_away(tmp_path: Path) -> None:
             "name": "conv-bias-before-norm",
             "fixable": True,
             "fix": {"title": "Pass bias=False", "applicability": "safe",
-                    "unsafe_reason": None, "state_keys": []},
+                    "unsafe_reason": None, "state_keys": ["0.bias"]},
         }
         # UTF-16 columns (VS Code's encoding): the emoji before the conv counts twice.
         line = BAD.splitlines()[2]

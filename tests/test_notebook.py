@@ -307,5 +307,8 @@ def test_notebook_in_machine_formats(notebook: Path) -> None:
 
     _validate(sarif)
     result = sarif["runs"][0]["results"][0]
-    assert result["properties"] == {"cell": 3, "fix": {"applicability": "safe", "applies": True}}
+    assert result["properties"] == {
+        "cell": 3,
+        "fix": {"applicability": "safe", "applies": True, "stateKeys": ["0.bias"]},
+    }
     assert "region" not in result["locations"][0]["physicalLocation"]

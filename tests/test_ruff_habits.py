@@ -305,8 +305,11 @@ def test_show_fixes(project: Path) -> None:
         "- pkg/two.py:",
         "    2 × CBL001 (conv-bias-before-norm)",
         "",
-        "Note: the fixed layers have no bias in their state_dict any more; checkpoints saved"
-        " before the fix still hold them: convert them with `convbnlint migrate`.",
+        "Removed from the models' state_dict (checkpoints saved before the fix still hold these"
+        " entries; convert them with `convbnlint migrate`):",
+        "  pkg/bad.py:4:5: 0.bias",
+        "  pkg/two.py:4:5: 0.bias",
+        "  pkg/two.py:8:22: 0.bias",
         "Found 3 issues (3 fixed, 0 remaining).",
     ]
     assert (project / "pkg" / "bad.py").read_text() == GOOD
