@@ -114,9 +114,6 @@ def test_no_placeholder_reaches_a_user() -> None:
              ROOT / ".pre-commit-hooks.yaml"]
     files += sorted((ROOT / "docs").rglob("*.md"))
     files += sorted((ROOT / "convbnlint").rglob("*.py")) + sorted((ROOT / "convbnlint").rglob("*.md"))
-    # convbnlint/migrate/ (issue 10's module) still says pip install 'convbnlint[migrate]':
-    # reported to its owner rather than edited here.
-    files = [f for f in files if "migrate" not in f.relative_to(ROOT).parts]
     found = []
     for path in files:
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):

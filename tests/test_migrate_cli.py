@@ -240,7 +240,7 @@ def test_help_says_it_runs_user_code() -> None:
     assert done.exit_code == 0
     text = " ".join(done.stdout.split())
     assert "this command imports MODULE and runs CALLABLE (your code)" in text
-    assert "weights_only=True" in text and "pip install 'convbnlint[migrate]'" in text
+    assert "weights_only=True" in text and "pip install '.[migrate]' in a clone" in text
     assert "convbnlint migrate OLD NEW" in " ".join(CliRunner().invoke(main, ["--help"]).stdout.split())
 
 
@@ -257,7 +257,8 @@ def test_without_torch_migrate_says_how_to_install_and_linting_still_works(tmp_p
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         "convbnlint: error: convbnlint migrate needs PyTorch (import of torch halted; None in "
-        "sys.modules); install it with: pip install 'convbnlint[migrate]'"
+        "sys.modules); install it with: pip install torch safetensors numpy (or install "
+        "convbnlint with its migrate extra, e.g. pip install '.[migrate]' in a clone)"
     ]
     lint = subprocess.run(
         [sys.executable, "-c", BLOCK_TORCH, "--no-cache", "m.py"],

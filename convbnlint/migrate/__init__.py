@@ -11,7 +11,7 @@ Drop ``b`` and store ``μ' = μ − b`` as the norm's running mean: eval outputs
 unchanged, train outputs never depended on ``b`` or ``μ``.  A norm without running
 statistics (``InstanceNorm``'s default) needs nothing but dropping ``b``.
 
-Python API (PyTorch needed: ``pip install 'convbnlint[migrate]'``)::
+Python API (PyTorch needed: the ``migrate`` extra, ``pip install '.[migrate]'`` in a clone)::
 
     from convbnlint.migrate import migrate_state_dict, accept_old_checkpoints
 
@@ -43,7 +43,10 @@ if TYPE_CHECKING:
 
 __all__ = ["Migration", "MigrationError", "accept_old_checkpoints", "describe", "migrate_state_dict", "plan"]
 
-INSTALL_HINT = "pip install 'convbnlint[migrate]'"
+INSTALL_HINT = (
+    "pip install torch safetensors numpy (or install convbnlint with its migrate extra,"
+    " e.g. pip install '.[migrate]' in a clone)"
+)
 
 
 def require_torch() -> Any:

@@ -78,7 +78,7 @@ def read(path: Path) -> Checkpoint:
         except ImportError as exc:
             raise CheckpointError(
                 f"{path}: reading .safetensors needs the safetensors package ({exc}); "
-                "install it with: pip install 'convbnlint[migrate]'"
+                "install it with: pip install safetensors numpy"
             ) from None
         try:
             top: Any = {}

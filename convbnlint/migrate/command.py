@@ -47,7 +47,8 @@ def migrate(old: Path, new: Path, model_ref: str, dry_run: bool) -> None:
 
     WARNING: this command imports MODULE and runs CALLABLE (your code) to build
     the model; convbnlint's other commands never run the code they check.
-    Needs PyTorch: pip install 'convbnlint[migrate]'.
+    Needs PyTorch: pip install torch safetensors numpy (or convbnlint's
+    migrate extra: pip install '.[migrate]' in a clone).
     """
     try:
         lines = _migrate(old, new, model_ref, dry_run)
