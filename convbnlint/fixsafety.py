@@ -734,9 +734,12 @@ def targets(
                 for use in builder.facts.uses.get(ref, ()):
                     if use[0] in ("member", "list"):
                         container = True
-        keys = _state_keys(scanner, span) if scanner is not None else None
+        qualname = builder.facts.sites[site].spec.qualname
+        # state_dict keys: PyTorch's naming (other frameworks name weights otherwise).
+        torch_layer = qualname.startswith("torch.")
+        keys = _state_keys(scanner, span) if scanner is not None and torch_layer else None
         out[site] = Target(
-            builder.facts.sites[site].spec.qualname,
+            qualname,
             frozenset(attrs),
             frozenset(names),
             container,
