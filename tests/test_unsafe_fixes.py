@@ -231,16 +231,12 @@ def test_machine_formats_carry_applicability(project: Path) -> None:
     results = sarif["runs"][0]["results"]
     props = [r["properties"]["fix"] for r in results]
     assert props == [
-<<<<<<< HEAD
         {
             "applicability": "unsafe",
             "applies": False,
             "unsafeReason": "line 3 reads the bias (test marker)",
+            "stateKeys": ["0.bias"],
         },
-=======
-        {"applicability": "unsafe", "applies": False,
-         "unsafeReason": "line 3 reads the bias (test marker)", "stateKeys": ["0.bias"]},
->>>>>>> d63d441 (Tests of the output formats now expect the real state_dict keys the analysis fills (0.bias), where they expected the placeholder's empty list)
         {"applicability": "safe", "applies": True, "stateKeys": ["b.0.bias"]},
         {"applicability": "display-only", "applies": False, "stateKeys": ["0.bias"]},
     ]
