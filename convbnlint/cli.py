@@ -326,19 +326,42 @@ def _missing_results(missing) -> list:  # type: ignore[no-untyped-def]
 
 
 def _check_files(files: list[Path], settings: _Settings, config, jobs: int | None) -> list:  # type: ignore[no-untyped-def]
+    """Check ``.py`` files (through the runner) and notebooks; a fix is judged by the
+    bias reads of every file of the run, notebooks included (a training notebook
+    that reads ``net.conv.bias`` makes the fix of that layer unsafe)."""
     from convbnlint import runner
 
     options = settings.options
     extras = [tuple(config.ignores_for(f)) for f in files]
     is_nb = [f.suffix.lower() == ".ipynb" for f in files]  # (notebook.is_notebook)
-    if any(is_nb):
-        from convbnlint import notebook
     py = [(f, e) for f, e, nb in zip(files, extras, is_nb) if not nb]
-    py_results = iter(runner.run([f for f, _ in py], options, [e for _, e in py], jobs=jobs))
-    return [
-        notebook.check_path(f, options, e) if nb else next(py_results)
-        for f, e, nb in zip(files, extras, is_nb)
-    ]
+    if not any(is_nb):
+        return runner.run([f for f, _ in py], options, [e for _, e in py], jobs=jobs)
+    from dataclasses import replace
+
+    from convbnlint import fixsafety, notebook
+
+    notebooks = [f for f, nb in zip(files, is_nb) if nb]
+    nb_reads = {f: notebook.bias_reads(f) for f in notebooks}
+    all_nb_reads = tuple(r for reads in nb_reads.values() for r in reads)
+    py_names = [str(f) for f, _ in py]
+    writing = options.fix or options.diff
+    py_options = replace(options, reads=all_nb_reads) if all_nb_reads else options
+    py_results = runner.run([f for f, _ in py], py_options, [e for _, e in py], jobs=jobs)
+    py_reads = fixsafety.tree_reads(py_names, options.cache_dir) if py_names else ()
+    if all_nb_reads and not writing:  # (with a fix, the runner passed them to the engine)
+        edges = fixsafety.alias_edges((*py_reads, *all_nb_reads))
+        for result in py_results:
+            others = [*all_nb_reads, *(r for r in py_reads if r.path != result.path)]
+            result.diagnostics = [fixsafety.lower(d, others, edges) for d in result.diagnostics]
+    results_by_nb = {}
+    for f, e in zip(files, extras):
+        if f.suffix.lower() != ".ipynb":
+            continue
+        others = (*py_reads, *(r for g, reads in nb_reads.items() if g != f for r in reads))
+        results_by_nb[f] = notebook.check_path(f, replace(options, reads=others), e)
+    it = iter(py_results)
+    return [results_by_nb[f] if nb else next(it) for f, nb in zip(files, is_nb)]
 
 
 def _show_diff(results: list, errors: list, view: _View) -> int:  # type: ignore[type-arg]
@@ -460,11 +483,7 @@ class _Settings:
             use_prefilter=not a.no_prefilter,
             cache_dir=cache_dir,
             # Project settings a catalog default depends on (Keras's data format).
-            settings=(
-                (("image-data-format", config.image_data_format),)
-                if config.image_data_format != "channels_last"
-                else ()
-            ),
+            settings=config.catalog_settings,
         )
         return cls(config, options, fmt, unsafe, force, a.show_fixes, cache_dir, a.color)
 
@@ -499,6 +518,7 @@ class _Settings:
             f"exclude = {value(c.exclude)}",
             f"extend-exclude = {value(c.extend_exclude)}",
             f"respect-gitignore = {value(c.respect_gitignore)}",
+            f"image-data-format = {value(c.image_data_format)}",
             f"force-exclude = {value(self.force_exclude)}",
             f"unsafe-fixes = {value(self.unsafe_fixes)}",
             f"output-format = {value(self.output_format)}",

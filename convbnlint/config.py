@@ -137,6 +137,13 @@ class Config:
         return [*self.select, *(c for c in self.extend_select if c not in self.select)]
 
     @property
+    def catalog_settings(self) -> tuple[tuple[str, str], ...]:
+        """Project settings a catalog default depends on (``runner.Options.settings``)."""
+        if self.image_data_format != "channels_last":
+            return (("image-data-format", self.image_data_format),)
+        return ()
+
+    @property
     def all_excludes(self) -> list[str]:
         return [*self.exclude, *self.extend_exclude]
 

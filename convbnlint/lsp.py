@@ -56,6 +56,8 @@ class Server(LanguageServer):
             "convbnlint", __version__, text_document_sync_kind=T.TextDocumentSyncKind.Incremental
         )
         self.reported_config_errors: set[str] = set()
+        # project root -> {file: its bias reads} (:func:`project_reads`).
+        self.project_reads: dict[Path, dict[str, list[Any]]] = {}
         # uri -> (text, findings) of the last version that parsed.
         self.last_good: dict[str, tuple[str, list[Diagnostic]]] = {}
         # uri -> (version, result) of the last check: hovers and code actions on
@@ -73,15 +75,27 @@ class Settings:
         select: tuple[str, ...] | None,
         ignore: tuple[str, ...],
         excluded: bool,
+        catalog_settings: tuple[tuple[str, str], ...] = (),
+        reads: tuple[Any, ...] = (),
     ) -> None:
         self.select = select
         self.ignore = ignore
         self.excluded = excluded
+        self.catalog_settings = catalog_settings
+        # Bias reads in the project's other files: a fix they may break is unsafe
+        # here too, as it is for `convbnlint --fix` on the project.
+        self.reads = reads
 
     def options(self, *, fix: bool = False) -> Any:
         from convbnlint.runner import Options
 
-        return Options(select=self.select, ignore=self.ignore, fix=fix)
+        return Options(
+            select=self.select,
+            ignore=self.ignore,
+            fix=fix,
+            settings=self.catalog_settings,
+            reads=self.reads,
+        )
 
 
 def _doc_path(uri: str) -> Path | None:
@@ -118,7 +132,75 @@ def settings_for(ls: Server, uri: str) -> Settings:
         excluded = _excluded(config, path)
     selected = config.selected
     select = tuple(selected) if selected is not None else None
-    return Settings(select, tuple(ignore), excluded)
+    reads = project_reads(ls, config, path) if path is not None and not excluded else ()
+    return Settings(select, tuple(ignore), excluded, config.catalog_settings, reads)
+
+
+def project_reads(ls: Server, config: Any, path: Path) -> tuple[Any, ...]:
+    """The bias reads of the project's other files (as saved on disk), found once
+    per project (the folder of its configuration, or its pyproject.toml/.git) and
+    kept up to date on save; the document's own reads come from its buffer."""
+    root = config.root.resolve()
+    table = ls.project_reads.get(root)
+    if table is None:
+        table = ls.project_reads[root] = _scan_project(config, root)
+    own = _key(path)
+    return tuple(r for name, reads in table.items() if name != own for r in reads)
+
+
+def _key(path: Path) -> str:
+    try:
+        return str(path.resolve())
+    except OSError:
+        return str(path.absolute())
+
+
+def _scan_project(config: Any, root: Path) -> dict[str, list[Any]]:
+    from convbnlint import notebook
+    from convbnlint.cache import default_folder
+    from convbnlint.discovery import discover
+    from convbnlint.fixsafety import tree_reads
+
+    files = discover([str(root)], config, extensions=(".py", ".ipynb")).files
+    py = [str(f) for f in files if f.suffix.lower() != ".ipynb"]
+    cache = default_folder(root)
+    # The CLI's reads cache, if the project has one; the editor creates none.
+    reads = tree_reads(py, str(cache) if cache.is_dir() else None)
+    table: dict[str, list[Any]] = {_key(Path(name)): [] for name in py}
+    for read in reads:
+        table[_key(Path(read.path))].append(read)
+    for f in files:
+        if f.suffix.lower() == ".ipynb":
+            table[_key(f)] = notebook.bias_reads(f)
+    return table
+
+
+def saved(ls: Server, uri: str) -> None:
+    """A saved file's reads replace its old ones in the project tables that hold it."""
+    path = _doc_path(uri)
+    if path is None:
+        return
+    own = _key(path)
+    for root, table in list(ls.project_reads.items()):
+        if own not in table:
+            if path.suffix.lower() in (".py", ".ipynb") and own.startswith(str(root) + "/"):
+                del ls.project_reads[root]  # a new file: scan that project again
+            continue
+        if path.suffix.lower() == ".ipynb":
+            from convbnlint import notebook
+
+            table[own] = notebook.bias_reads(path)
+            continue
+        from dataclasses import replace as _replace
+
+        from convbnlint.fixsafety import file_reads
+
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            table[own] = []
+            continue
+        table[own] = [_replace(r, path=str(path)) for r in file_reads(raw)]
 
 
 # -- positions -----------------------------------------------------------------
@@ -485,7 +567,9 @@ def create_server() -> Server:
 
     @server.feature(T.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: Server, params: T.DidSaveTextDocumentParams) -> None:
-        publish(ls, params.text_document.uri)
+        saved(ls, params.text_document.uri)
+        for uri in list(ls.workspace.text_documents):  # a saved read changes the others
+            publish(ls, uri)
 
     @server.feature(T.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: Server, params: T.DidCloseTextDocumentParams) -> None:
@@ -497,6 +581,7 @@ def create_server() -> Server:
 
     @server.feature(T.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     def watched_files(ls: Server, params: T.DidChangeWatchedFilesParams) -> None:
+        ls.project_reads.clear()  # files may have come or gone: scan again
         for uri in list(ls.workspace.text_documents):
             publish(ls, uri)
 

@@ -551,6 +551,34 @@ def check_path(path: Path, options: Any, ignore_extra: tuple[str, ...] = ()) -> 
     return result
 
 
+def bias_reads(path: Path) -> list[Any]:
+    """The bias reads in a notebook's code cells (:mod:`convbnlint.fixsafety`), as
+    reads of ``path:cell N`` at the cell's line: a training notebook that reads
+    ``net.conv.bias`` makes the fix of that layer in a ``.py`` file unsafe."""
+    import dataclasses as dc
+
+    from convbnlint import fixsafety
+
+    try:
+        raw = path.read_bytes()
+        parsed = parse(raw)
+    except (OSError, NotebookError):
+        return []
+    if not parsed.python or not parsed.cells:
+        return []
+    out = []
+    for read in fixsafety.compact(fixsafety.scan(parsed.virtual, whole=False)):
+        cell = next(
+            (c for c in parsed.cells if c.first_line <= read.line < c.first_line + c.n_lines), None
+        )
+        if cell is None:  # pragma: no cover - every line is in a cell
+            continue
+        out.append(
+            dc.replace(read, path=f"{path}:cell {cell.number}", line=read.line - cell.first_line + 1)
+        )
+    return out
+
+
 def unified_diff(result: NotebookResult) -> str:
     """Per-cell unified diffs (``a/path:cell N``) of what ``--fix`` would change."""
     out: list[str] = []

@@ -190,7 +190,8 @@ def run(
     if writing:  # a fix is judged by the bias reads of every file of the run
         from convbnlint.fixsafety import tree_reads
 
-        options = replace(options, reads=tree_reads(names, options.cache_dir))
+        # (Reads the caller passed, a notebook's say, are kept.)
+        options = replace(options, reads=(*options.reads, *tree_reads(names, options.cache_dir)))
     keys = _absolute(names) if cache is not None else names
     stats: list[os.stat_result | None] = [None] * n
 

@@ -453,3 +453,58 @@ async def test_unsafe_fix_is_a_separate_labelled_action_and_fix_all_is_safe_only
         assert text == UNSAFE.replace(
             "b = nn.Sequential(nn.Conv2d(3, 8, 3)", "b = nn.Sequential(nn.Conv2d(3, 8, 3, bias=False)"
         )
+
+
+MODEL = textwrap.dedent(
+    """\
+    import torch.nn as nn
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 3)
+            self.bn = nn.BatchNorm2d(8)
+            self.head = nn.Conv2d(8, 8, 1)
+            self.head_bn = nn.BatchNorm2d(8)
+
+        def forward(self, x):
+            return self.head_bn(self.head(self.bn(self.conv(x))))
+    """
+)
+TRAIN = "import torch\nfrom model import Net\n\nnet = Net()\ntorch.nn.init.zeros_(net.conv.bias)\n"
+
+
+@pytest.mark.asyncio
+async def test_a_read_in_another_project_file_makes_the_fix_unsafe(tmp_path: Path) -> None:
+    """As with `convbnlint --fix` on the project: train.py reads net.conv.bias, so the
+    conv's fix in the open model.py is unsafe (never applied by fix-all on save)."""
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    (tmp_path / "model.py").write_text(MODEL)
+    (tmp_path / "train.py").write_text(TRAIN)
+    async with session(tmp_path) as client:
+        uri = open_doc(client, tmp_path / "model.py", MODEL)
+        diags = await diagnostics(client, uri)
+        assert [(d.range.start.line, d.data["fix"]["applicability"]) for d in diags] == [
+            (6, "unsafe"), (8, "safe")]
+        assert diags[0].data["fix"]["unsafe_reason"] == (
+            f"{tmp_path / 'train.py'}:5 reads the bias: `torch.nn.init.zeros_(net.conv.bias)`"
+        )
+        assert diags[1].data["fix"]["state_keys"] == ["head.bias"]
+        whole = T.Range(start=T.Position(line=0, character=0), end=T.Position(line=0, character=0))
+        (fix_all,) = await actions(client, uri, whole, [], only=["source.fixAll"])
+        text = apply(MODEL, edits_of(fix_all, uri))
+        assert "self.head = nn.Conv2d(8, 8, 1, bias=False)" in text
+        assert "self.conv = nn.Conv2d(3, 8, 3)\n" in text
+        got = await actions(client, uri, diags[0].range, diags[:1])
+        fix = next(a for a in got if a.title.startswith("Fix"))
+        assert fix.title.startswith("Fix CBL001: pass bias=False (unsafe fix: ") and not fix.is_preferred
+        # The read goes away in train.py, which is saved: the fix is safe again.
+        train_uri = open_doc(client, tmp_path / "train.py", TRAIN)
+        await diagnostics(client, train_uri)
+        (tmp_path / "train.py").write_text("from model import Net\n\nnet = Net()\n")
+        client.text_document_did_save(
+            T.DidSaveTextDocumentParams(text_document=T.TextDocumentIdentifier(uri=train_uri))
+        )
+        again = await diagnostics(client, uri)
+        assert [d.data["fix"]["applicability"] for d in again] == ["safe", "safe"]

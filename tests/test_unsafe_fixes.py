@@ -278,3 +278,85 @@ def test_stdin_and_notebooks(project: Path) -> None:
     assert "".join(json.loads(path.read_text())["cells"][0]["source"]) == B_FIXED
     lint(["--fix", "--unsafe-fixes", "nb.ipynb"], project)
     assert "".join(json.loads(path.read_text())["cells"][0]["source"]) == BOTH
+
+
+# -- with the real fix-safety analysis (no marker) -------------------------------------------
+
+MODEL = """\
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.bn = nn.BatchNorm2d(8)
+        self.head = nn.Conv2d(8, 8, 1)
+        self.head_bn = nn.BatchNorm2d(8)
+
+    def forward(self, x):
+        return self.head_bn(self.head(self.bn(self.conv(x))))
+"""
+HEAD_FIXED = MODEL.replace("nn.Conv2d(8, 8, 1)", "nn.Conv2d(8, 8, 1, bias=False)")
+
+
+@pytest.fixture
+def trained(tmp_path: Path) -> Path:
+    """A model file and a training notebook that initialises the conv's bias."""
+    nbformat = pytest.importorskip("nbformat")
+    (tmp_path / "model.py").write_text(MODEL)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# training"),
+        nbformat.v4.new_code_cell("import torch\nfrom model import Net"),
+        nbformat.v4.new_code_cell("net = Net()\ntorch.nn.init.zeros_(net.conv.bias)"),
+    ]
+    nbformat.write(nb, str(tmp_path / "train.ipynb"))
+    return tmp_path
+
+
+def test_real_analysis_a_notebook_read_makes_the_model_fix_unsafe(trained: Path) -> None:
+    res = run(["--no-cache", "."], cwd=trained)
+    assert res.returncode == 1
+    assert res.stdout.splitlines() == [
+        f"model.py:7:21: CBL001 {MSG}",
+        "  = note: unsafe fix: train.ipynb:cell 3:2 reads the bias:"
+        " `torch.nn.init.zeros_(net.conv.bias)`; --fix applies it only with --unsafe-fixes",
+        f"model.py:9:21: CBL001 {MSG}",
+        f"Found 2 issues (1 fixable with --fix; {HIDDEN}).",
+    ]
+    # Cached, and with --diff: the same judgement.
+    assert run(["."], cwd=trained).stdout == res.stdout
+    assert run(["."], cwd=trained).stdout == res.stdout
+    diff = run(["--diff", "."], cwd=trained)
+    assert "+        self.head = nn.Conv2d(8, 8, 1, bias=False)" in diff.stdout
+    assert "bias=False)\n         self.bn" not in diff.stdout
+    assert diff.stderr == "Would fix 1 issue (1 additional fix available with `--unsafe-fixes`).\n"
+    fixed = run(["--fix", "."], cwd=trained)
+    assert (trained / "model.py").read_text() == HEAD_FIXED
+    assert "  model.py:9:21: head.bias" in fixed.stdout.splitlines()
+    assert fixed.stdout.splitlines()[-1] == f"Found 2 issues (1 fixed, 1 remaining; {HIDDEN})."
+    rows = json.loads(run(["--format", "json", "."], cwd=trained).stdout)
+    assert rows[0]["fix"]["applicability"] == "unsafe"
+    assert rows[0]["fix"]["unsafe_reason"].startswith("train.ipynb:cell 3:2 reads the bias")
+    both = run(["--fix", "--unsafe-fixes", "."], cwd=trained)
+    assert both.returncode == 0
+    assert "nn.Conv2d(3, 8, 3, bias=False)" in (trained / "model.py").read_text()
+    assert "  model.py:7:21: conv.bias" in both.stdout.splitlines()
+
+
+def test_real_analysis_a_py_read_makes_a_notebook_fix_unsafe(tmp_path: Path) -> None:
+    nbformat = pytest.importorskip("nbformat")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(MODEL + "\nnet = Net()\n")]
+    nbformat.write(nb, str(tmp_path / "model.ipynb"))
+    (tmp_path / "init.py").write_text("def init(net):\n    net.head.bias.data.zero_()\n")
+    rows = json.loads(run(["--no-cache", "--format", "json", "."], cwd=tmp_path).stdout)
+    assert [(r["cell"], r["line"], r["fix"]["applicability"]) for r in rows] == [
+        (1, 7, "safe"),
+        (1, 9, "unsafe"),
+    ]
+    assert rows[1]["fix"]["unsafe_reason"].startswith("init.py:2 reads the bias")
+    run(["--no-cache", "--fix", "."], cwd=tmp_path)
+    source = "".join(json.loads((tmp_path / "model.ipynb").read_text())["cells"][0]["source"])
+    assert "nn.Conv2d(3, 8, 3, bias=False)" in source and "nn.Conv2d(8, 8, 1)\n" in source
