@@ -132,15 +132,35 @@ def settings_for(ls: Server, uri: str) -> Settings:
         excluded = _excluded(config, path)
     selected = config.selected
     select = tuple(selected) if selected is not None else None
-    reads = project_reads(ls, config, path) if path is not None and not excluded else ()
+    reads = ()
+    if path is not None and not excluded:
+        reads = project_reads(ls, config, path, _project(ls, config, path))
     return Settings(select, tuple(ignore), excluded, config.catalog_settings, reads)
 
 
-def project_reads(ls: Server, config: Any, path: Path) -> tuple[Any, ...]:
+def _project(ls: Server, config: Any, path: Path) -> Path:
+    """The folder whose files a document is judged with: its configuration's, else
+    the nearest with a pyproject.toml or .git, else the editor's workspace folder
+    that holds it, else its own folder (never the server's working folder)."""
+    from convbnlint.config import project_root
+
+    if config.source is not None:
+        return Path(config.root).resolve()
+    found = project_root(path.parent)
+    if found is not None:
+        return found
+    doc = path.resolve()
+    for folder in ls.workspace.folders.values() if ls.workspace else ():
+        candidate = _doc_path(folder.uri)
+        if candidate is not None and doc.is_relative_to(candidate.resolve()):
+            return candidate.resolve()
+    return doc.parent
+
+
+def project_reads(ls: Server, config: Any, path: Path, root: Path) -> tuple[Any, ...]:
     """The bias reads of the project's other files (as saved on disk), found once
-    per project (the folder of its configuration, or its pyproject.toml/.git) and
-    kept up to date on save; the document's own reads come from its buffer."""
-    root = config.root.resolve()
+    per project (``root``: :func:`_project`) and kept up to date on save; the
+    document's own reads come from its buffer."""
     table = ls.project_reads.get(root)
     if table is None:
         table = ls.project_reads[root] = _scan_project(config, root)

@@ -97,7 +97,9 @@ def open_doc(client: LanguageClient, path: Path, text: str, version: int = 1) ->
     uri = path.as_uri()
     client.text_document_did_open(
         T.DidOpenTextDocumentParams(
-            text_document=T.TextDocumentItem(uri=uri, language_id="python", version=version, text=text)
+            text_document=T.TextDocumentItem(
+                uri=uri, language_id="python", version=version, text=text
+            )
         )
     )
     return uri
@@ -118,8 +120,14 @@ def _offset(text: str, pos: T.Position, encoding: str) -> int:
 
 def apply(text: str, edits: list[T.TextEdit], encoding: str = "utf-16-le") -> str:
     spans = sorted(
-        ((_offset(text, e.range.start, encoding), _offset(text, e.range.end, encoding), e.new_text)
-         for e in edits),
+        (
+            (
+                _offset(text, e.range.start, encoding),
+                _offset(text, e.range.end, encoding),
+                e.new_text,
+            )
+            for e in edits
+        ),
         reverse=True,
     )
     for start, end, new in spans:
@@ -163,8 +171,9 @@ def change(client: LanguageClient, uri: str, version: int, edits: list[T.TextEdi
             text_document=T.VersionedTextDocumentIdentifier(uri=uri, version=version),
             content_changes=[
                 T.TextDocumentContentChangePartial(range=e.range, text=e.new_text)
-                for e in sorted(edits, key=lambda e: (e.range.start.line, e.range.start.character),
-                                reverse=True)
+                for e in sorted(
+                    edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True
+                )
             ],
         )
     )
@@ -188,8 +197,12 @@ async def test_diagnostics_quick_fix_and_they_go_away(tmp_path: Path) -> None:
         assert first.data == {
             "name": "conv-bias-before-norm",
             "fixable": True,
-            "fix": {"title": "Pass bias=False", "applicability": "safe",
-                    "unsafe_reason": None, "state_keys": ["0.bias"]},
+            "fix": {
+                "title": "Pass bias=False",
+                "applicability": "safe",
+                "unsafe_reason": None,
+                "state_keys": ["0.bias"],
+            },
         }
         # UTF-16 columns (VS Code's encoding): the emoji before the conv counts twice.
         line = BAD.splitlines()[2]
@@ -235,7 +248,9 @@ async def test_fix_all_source_action(tmp_path: Path) -> None:
             assert [a.kind for a in got] == ["source.fixAll.convbnlint"], only
         # Quick fixes are not offered when only source actions are asked for, and
         # the fix-all action is not offered unasked.
-        assert all(a.kind == T.CodeActionKind.QuickFix for a in await actions(client, uri, whole, []))
+        assert all(
+            a.kind == T.CodeActionKind.QuickFix for a in await actions(client, uri, whole, [])
+        )
         edits = edits_of(got[0], uri)
         text = apply(BAD, edits)
         assert text == fix_source(BAD)[0]
@@ -321,9 +336,13 @@ async def test_syntax_errors_close_and_other_languages(tmp_path: Path) -> None:
         assert await actions(client, uri, broken[1].range, broken[1:2]) == []
         # Lines inserted above move the kept findings; a finding on an edited line
         # is dropped.
-        moved = "# a new first line\n" + BAD.replace(
-            "        self.conv = nn.Conv2d(", "        self.conv = nn.Conv2d(  # editing"
-        ) + "def (:\n"
+        moved = (
+            "# a new first line\n"
+            + BAD.replace(
+                "        self.conv = nn.Conv2d(", "        self.conv = nn.Conv2d(  # editing"
+            )
+            + "def (:\n"
+        )
         assert "# editing" in moved
         client.text_document_did_change(
             T.DidChangeTextDocumentParams(
@@ -361,7 +380,9 @@ async def test_syntax_errors_close_and_other_languages(tmp_path: Path) -> None:
         cell = "vscode-notebook-cell:/nb.ipynb#W0sZmlsZQ%3D%3D"
         client.text_document_did_open(
             T.DidOpenTextDocumentParams(
-                text_document=T.TextDocumentItem(uri=cell, language_id="python", version=1, text=BAD)
+                text_document=T.TextDocumentItem(
+                    uri=cell, language_id="python", version=1, text=BAD
+                )
             )
         )
         assert await diagnostics(client, cell) == []
@@ -378,7 +399,9 @@ def test_server_subcommand_and_a_folder_named_server(tmp_path: Path) -> None:
 
 
 @pytest.mark.asyncio
-async def test_rule_link_only_with_a_configured_site_and_hover_shows_the_rule(tmp_path: Path) -> None:
+async def test_rule_link_only_with_a_configured_site_and_hover_shows_the_rule(
+    tmp_path: Path,
+) -> None:
     from convbnlint.report.ruledoc import markdown
 
     env = {"CONVBNLINT_DOCS_URL": "https://docs.example.org/convbnlint"}
@@ -425,7 +448,9 @@ UNSAFE = textwrap.dedent(
 
 
 @pytest.mark.asyncio
-async def test_unsafe_fix_is_a_separate_labelled_action_and_fix_all_is_safe_only(tmp_path: Path) -> None:
+async def test_unsafe_fix_is_a_separate_labelled_action_and_fix_all_is_safe_only(
+    tmp_path: Path,
+) -> None:
     """Findings marked unsafe by the test hook (tests/applicability_site): the server
     process is the installed command, the fixer and the verification are real."""
     async with session(tmp_path, env=APPLICABILITY_ENV) as client:
@@ -441,9 +466,14 @@ async def test_unsafe_fix_is_a_separate_labelled_action_and_fix_all_is_safe_only
         )
         assert not fix.is_preferred
         assert apply(UNSAFE, edits_of(fix, uri)) == UNSAFE.replace(
-            "a = nn.Sequential(nn.Conv2d(3, 8, 3)", "a = nn.Sequential(nn.Conv2d(3, 8, 3, bias=False)"
+            "a = nn.Sequential(nn.Conv2d(3, 8, 3)",
+            "a = nn.Sequential(nn.Conv2d(3, 8, 3, bias=False)",
         )
-        safe = next(a for a in await actions(client, uri, diags[1].range, diags[1:]) if a.title.startswith("Fix"))
+        safe = next(
+            a
+            for a in await actions(client, uri, diags[1].range, diags[1:])
+            if a.title.startswith("Fix")
+        )
         assert safe.is_preferred and "unsafe" not in safe.title
         # Fix all (on save): the safe fix only.
         whole = T.Range(start=T.Position(line=0, character=0), end=T.Position(line=0, character=0))
@@ -451,7 +481,8 @@ async def test_unsafe_fix_is_a_separate_labelled_action_and_fix_all_is_safe_only
         assert [d.code for d in fix_all.diagnostics or []] == ["CBL001"]
         text = apply(UNSAFE, edits_of(fix_all, uri))
         assert text == UNSAFE.replace(
-            "b = nn.Sequential(nn.Conv2d(3, 8, 3)", "b = nn.Sequential(nn.Conv2d(3, 8, 3, bias=False)"
+            "b = nn.Sequential(nn.Conv2d(3, 8, 3)",
+            "b = nn.Sequential(nn.Conv2d(3, 8, 3, bias=False)",
         )
 
 
@@ -486,7 +517,9 @@ async def test_a_read_in_another_project_file_makes_the_fix_unsafe(tmp_path: Pat
         uri = open_doc(client, tmp_path / "model.py", MODEL)
         diags = await diagnostics(client, uri)
         assert [(d.range.start.line, d.data["fix"]["applicability"]) for d in diags] == [
-            (6, "unsafe"), (8, "safe")]
+            (6, "unsafe"),
+            (8, "safe"),
+        ]
         assert diags[0].data["fix"]["unsafe_reason"] == (
             f"{tmp_path / 'train.py'}:5 reads the bias: `torch.nn.init.zeros_(net.conv.bias)`"
         )
@@ -498,7 +531,10 @@ async def test_a_read_in_another_project_file_makes_the_fix_unsafe(tmp_path: Pat
         assert "self.conv = nn.Conv2d(3, 8, 3)\n" in text
         got = await actions(client, uri, diags[0].range, diags[:1])
         fix = next(a for a in got if a.title.startswith("Fix"))
-        assert fix.title.startswith("Fix CBL001: pass bias=False (unsafe fix: ") and not fix.is_preferred
+        assert (
+            fix.title.startswith("Fix CBL001: pass bias=False (unsafe fix: ")
+            and not fix.is_preferred
+        )
         # The read goes away in train.py, which is saved: the fix is safe again.
         train_uri = open_doc(client, tmp_path / "train.py", TRAIN)
         await diagnostics(client, train_uri)
@@ -508,3 +544,14 @@ async def test_a_read_in_another_project_file_makes_the_fix_unsafe(tmp_path: Pat
         )
         again = await diagnostics(client, uri)
         assert [d.data["fix"]["applicability"] for d in again] == ["safe", "safe"]
+
+
+@pytest.mark.asyncio
+async def test_without_a_project_root_only_the_workspace_folder_is_scanned(tmp_path: Path) -> None:
+    """No pyproject.toml or .git: the server judges fixes by the editor's workspace
+    folder, never by whatever folder it was started in (here: the repository)."""
+    (tmp_path / "model.py").write_text(MODEL)
+    async with session(tmp_path) as client:
+        uri = open_doc(client, tmp_path / "model.py", MODEL)
+        diags = await diagnostics(client, uri)
+        assert [d.data["fix"]["applicability"] for d in diags] == ["safe", "safe"]
