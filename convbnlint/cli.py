@@ -615,6 +615,8 @@ class _View:
 
 
 def _run_stdin(name: str, settings: _Settings, view: _View) -> int:
+    from dataclasses import replace
+
     from convbnlint import notebook, runner, sourcefile
 
     config = settings.config
@@ -633,6 +635,9 @@ def _run_stdin(name: str, settings: _Settings, view: _View) -> int:
     opts = runner.Options(**{**options.__dict__, "ignore": (*options.ignore, *extra)})
     if notebook.is_notebook(Path(name)):
         result = notebook.check_bytes(raw, name, opts)
+        if _judge_by_siblings(result, name):
+            opts = replace(opts, reads=_sibling_reads(config, name))
+            result = notebook.check_bytes(raw, name, opts)
         new_bytes = result.new_raw
     else:
         try:
@@ -643,6 +648,12 @@ def _run_stdin(name: str, settings: _Settings, view: _View) -> int:
                 sys.stdout.buffer.write(raw)
             return EXIT_ERROR
         result = runner.check_text(source.text, name, opts)
+        if _judge_by_siblings(result, name):
+            # A buffer's fix is judged by the other files of its project, as
+            # `convbnlint --fix .` would judge it (an editor's fix-on-save must not
+            # break a training script that reads the bias).
+            opts = replace(opts, reads=_sibling_reads(config, name))
+            result = runner.check_text(source.text, name, opts)
         new_bytes = source.encode(result.new_source) if result.new_source is not None else None
     view.fixed = result.fixed
     if result.error:
@@ -663,6 +674,18 @@ def _run_stdin(name: str, settings: _Settings, view: _View) -> int:
     if result.error:
         return EXIT_ERROR
     return EXIT_FINDINGS if result.diagnostics else EXIT_CLEAN
+
+
+def _judge_by_siblings(result, name: str) -> bool:  # type: ignore[no-untyped-def]
+    from convbnlint.siblings import worth_it
+
+    return name != "-" and worth_it([*result.diagnostics, *result.applied])
+
+
+def _sibling_reads(config, name: str) -> tuple:  # type: ignore[no-untyped-def, type-arg]
+    from convbnlint.siblings import reads_for
+
+    return reads_for(config, Path(name))
 
 
 def _common_parent(paths: tuple[str, ...]) -> Path:

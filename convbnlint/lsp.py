@@ -139,16 +139,14 @@ def settings_for(ls: Server, uri: str) -> Settings:
 
 
 def _project(ls: Server, config: Any, path: Path) -> Path:
-    """The folder whose files a document is judged with: its configuration's, else
-    the nearest with a pyproject.toml or .git, else the editor's workspace folder
-    that holds it, else its own folder (never the server's working folder)."""
+    """The folder whose files a document is judged with (:mod:`convbnlint.siblings`),
+    with the editor's workspace folder before the document's own folder (never
+    the server's working folder)."""
     from convbnlint.config import project_root
+    from convbnlint.siblings import project_of
 
-    if config.source is not None:
-        return Path(config.root).resolve()
-    found = project_root(path.parent)
-    if found is not None:
-        return found
+    if config.source is not None or project_root(path.parent) is not None:
+        return project_of(config, path)
     doc = path.resolve()
     for folder in ls.workspace.folders.values() if ls.workspace else ():
         candidate = _doc_path(folder.uri)
@@ -161,38 +159,12 @@ def project_reads(ls: Server, config: Any, path: Path, root: Path) -> tuple[Any,
     """The bias reads of the project's other files (as saved on disk), found once
     per project (``root``: :func:`_project`) and kept up to date on save; the
     document's own reads come from its buffer."""
+    from convbnlint import siblings
+
     table = ls.project_reads.get(root)
     if table is None:
-        table = ls.project_reads[root] = _scan_project(config, root)
-    own = _key(path)
-    return tuple(r for name, reads in table.items() if name != own for r in reads)
-
-
-def _key(path: Path) -> str:
-    try:
-        return str(path.resolve())
-    except OSError:
-        return str(path.absolute())
-
-
-def _scan_project(config: Any, root: Path) -> dict[str, list[Any]]:
-    from convbnlint import notebook
-    from convbnlint.cache import default_folder
-    from convbnlint.discovery import discover
-    from convbnlint.fixsafety import tree_reads
-
-    files = discover([str(root)], config, extensions=(".py", ".ipynb")).files
-    py = [str(f) for f in files if f.suffix.lower() != ".ipynb"]
-    cache = default_folder(root)
-    # The CLI's reads cache, if the project has one; the editor creates none.
-    reads = tree_reads(py, str(cache) if cache.is_dir() else None)
-    table: dict[str, list[Any]] = {_key(Path(name)): [] for name in py}
-    for read in reads:
-        table[_key(Path(read.path))].append(read)
-    for f in files:
-        if f.suffix.lower() == ".ipynb":
-            table[_key(f)] = notebook.bias_reads(f)
-    return table
+        table = ls.project_reads[root] = siblings.scan(config, root)
+    return siblings.others(table, path)
 
 
 def saved(ls: Server, uri: str) -> None:
@@ -200,7 +172,9 @@ def saved(ls: Server, uri: str) -> None:
     path = _doc_path(uri)
     if path is None:
         return
-    own = _key(path)
+    from convbnlint.siblings import key
+
+    own = key(path)
     for root, table in list(ls.project_reads.items()):
         if own not in table:
             if path.suffix.lower() in (".py", ".ipynb") and own.startswith(str(root) + "/"):

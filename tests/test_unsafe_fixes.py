@@ -360,3 +360,32 @@ def test_real_analysis_a_py_read_makes_a_notebook_fix_unsafe(tmp_path: Path) -> 
     run(["--no-cache", "--fix", "."], cwd=tmp_path)
     source = "".join(json.loads((tmp_path / "model.ipynb").read_text())["cells"][0]["source"])
     assert "nn.Conv2d(3, 8, 3, bias=False)" in source and "nn.Conv2d(8, 8, 1)\n" in source
+
+
+def test_real_analysis_stdin_judges_a_buffer_by_its_project(tmp_path: Path) -> None:
+    """An editor's fix-on-save through --stdin-filename never applies a fix that
+    `convbnlint --fix .` would call unsafe: the buffer's project is scanned."""
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "model.py").write_text(MODEL)
+    (tmp_path / "train.py").write_text(
+        "import torch\nfrom src.model import Net\n\nnet = Net()\ntorch.nn.init.zeros_(net.conv.bias)\n"
+    )
+    res = run(
+        ["--fix", "-", "--stdin-filename", "src/model.py"], cwd=tmp_path, stdin=MODEL.encode()
+    )
+    assert res.returncode == 1
+    assert res.stdout == HEAD_FIXED
+    assert "train.py:5 reads the bias" in res.stderr
+    # From another folder too (the project is the file's, not the working folder's).
+    res = run(
+        ["--fix", "-", "--stdin-filename", str(tmp_path / "src" / "model.py")],
+        cwd=tmp_path.parent,
+        stdin=MODEL.encode(),
+    )
+    assert res.stdout == HEAD_FIXED
+    (tmp_path / "train.py").write_text("from src.model import Net\n")
+    res = run(
+        ["--fix", "-", "--stdin-filename", "src/model.py"], cwd=tmp_path, stdin=MODEL.encode()
+    )
+    assert res.returncode == 0 and "nn.Conv2d(3, 8, 3, bias=False)" in res.stdout
