@@ -277,7 +277,9 @@ def run(
                 cache.record(keys[i], stats[i], ",".join(extras[i]), content, result)
     if cache is not None:
         cache.save()
-    if not writing:  # safe fixes made unsafe by bias reads in other files
+    # Safe fixes made unsafe by bias reads in other files (fixsafety is imported
+    # only when there is a fix to judge: start-up).
+    if not writing and any(d.fixable for r in results if r is not None for d in r.diagnostics):
         from convbnlint.fixsafety import lower_results
 
         lower_results(results, names, options.cache_dir)
