@@ -60,21 +60,11 @@ def noqa_codes(line: str) -> set[str] | None:
     return {c.upper() for c in re.split(r"[,\s]+", codes.strip()) if c}
 
 
-_TOKEN_GROUPS: dict[int, tuple[Catalog, tuple[tuple[str, tuple[str, ...]], ...]]] = {}
-
-
 def prefilter(source: str, catalog: Catalog) -> bool:
-    """False when the text cannot hold a finding (sound: it names no norm)."""
-    hit = _TOKEN_GROUPS.get(id(catalog))
-    if hit is None or hit[0] is not catalog:
-        from convbnlint.catalog import token_groups
+    """False when the text cannot hold a finding (sound: see :func:`catalog.passes`)."""
+    from convbnlint.catalog import passes
 
-        groups = tuple(
-            (h.decode(), tuple(t.decode() for t in ts))
-            for h, ts in token_groups(catalog.prefilter_tokens)
-        )
-        hit = _TOKEN_GROUPS[id(catalog)] = (catalog, groups)
-    return any(h in source and any(t in source for t in ts) for h, ts in hit[1])
+    return passes(source, catalog)
 
 
 @dataclass

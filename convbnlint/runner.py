@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from convbnlint.catalog import token_groups
+from convbnlint.catalog import passes
 from convbnlint.types import FileResult
 
 if TYPE_CHECKING:
@@ -216,9 +216,7 @@ def run(
     heavy: list[int] = []
     heavy_bytes = 0
     tokens = _prefilter_tokens(options)
-    # Tokens grouped under a shared part (b"Norm" for BatchNorm/InstanceNorm/GroupNorm):
-    # a file without any is settled with one scan per group, not one per token.
-    groups = token_groups(tokens) if tokens else ()
+    prefilter_catalog = catalog_for(options) if tokens is not None else None
     for i in pending:
         opts = _with_extras(options, extras[i])
         try:
@@ -229,7 +227,8 @@ def run(
         if (
             tokens is not None
             and not options.keep_source
-            and not any(h in raw and any(t in raw for t in ts) for h, ts in groups)
+            and prefilter_catalog is not None
+            and not passes(raw, prefilter_catalog)
             and _plain_ascii(raw)
         ):
             # Decodes as itself and names no norm: clean, as check() would say.

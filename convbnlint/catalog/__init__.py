@@ -257,6 +257,11 @@ class Catalog:
     specs: tuple[LayerSpec, ...]
     # A file none of whose bytes contain any of these cannot hold a finding.
     prefilter_tokens: tuple[bytes, ...]
+    # Per framework: (its prefilter tokens, the top-level packages its names come
+    # from).  A name resolves only through an import of its package, so a text can
+    # hold a framework's finding only if it contains one of each (``passes``).
+    # Built from the catalog's own tokens and specs when empty; ``merge`` keeps each.
+    gates: tuple[tuple[tuple[bytes, ...], tuple[bytes, ...]], ...] = ()
     by_name: dict[str, LayerSpec] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -265,6 +270,11 @@ class Catalog:
             for spec in self.specs
         )
         object.__setattr__(self, "specs", specs)
+        if not self.gates:
+            roots = sorted(
+                {root_package(q).encode() for sp in specs for q in (sp.qualname, *sp.aliases)}
+            )
+            object.__setattr__(self, "gates", ((self.prefilter_tokens, tuple(roots)),))
         table: dict[str, LayerSpec] = {}
         for spec in specs:
             table[spec.qualname] = spec
@@ -300,7 +310,7 @@ class Catalog:
             if layout is not None and layout.setting in wanted:
                 spec = replace(spec, layout=replace(layout, default=wanted[layout.setting]))
             specs.append(spec)
-        out = Catalog(self.framework, tuple(specs), self.prefilter_tokens)
+        out = Catalog(self.framework, tuple(specs), self.prefilter_tokens, self.gates)
         _CONFIGURED[key] = (self, out)
         return out
 
@@ -348,13 +358,51 @@ def token_groups(tokens: Sequence[bytes]) -> tuple[tuple[bytes, tuple[bytes, ...
 def merge(*catalogs: Catalog) -> Catalog:
     specs: list[LayerSpec] = []
     tokens: list[bytes] = []
+    gates: list[tuple[tuple[bytes, ...], tuple[bytes, ...]]] = []
     framework = catalogs[0].framework
     for cat in catalogs:
         specs.extend(cat.specs)
         tokens.extend(t for t in cat.prefilter_tokens if t not in tokens)
+        gates.extend(cat.gates)
         if cat is not catalogs[0]:
             framework = framework.union(cat.framework)
-    return Catalog(framework, tuple(specs), tuple(tokens))
+    return Catalog(framework, tuple(specs), tuple(tokens), tuple(gates))
+
+
+def passes(text: AnyStr, catalog: Catalog) -> bool:
+    """The prefilter: False when ``text`` (str or bytes) cannot hold a finding.
+
+    Sound: a finding needs a norm's name (one of the tokens) and a name resolved
+    through an import of the framework's package (its root's text).  Tokens are
+    tried by group first (``Norm`` for BatchNorm/InstanceNorm/GroupNorm), so a text
+    without any costs one scan per group.
+    """
+    as_str = isinstance(text, str)
+    groups, gates = _prefilter_plan(catalog, as_str)
+    if not any(h in text and any(t in text for t in ts) for h, ts in groups):
+        return False
+    return any(
+        any(r in text for r in roots) and any(t in text for t in toks) for toks, roots in gates
+    )
+
+
+_PLANS: dict[tuple[int, bool], tuple[Catalog, tuple, tuple]] = {}
+
+
+def _prefilter_plan(catalog: Catalog, as_str: bool) -> tuple[tuple, tuple]:
+    key = (id(catalog), as_str)
+    hit = _PLANS.get(key)
+    if hit is None or hit[0] is not catalog:
+        conv = (lambda b: b.decode()) if as_str else (lambda b: b)
+        groups = tuple(
+            (conv(h), tuple(conv(t) for t in ts)) for h, ts in token_groups(catalog.prefilter_tokens)
+        )
+        gates = tuple(
+            (tuple(conv(t) for t in toks), tuple(conv(r) for r in roots))
+            for toks, roots in catalog.gates
+        )
+        hit = _PLANS[key] = (catalog, groups, gates)
+    return hit[1], hit[2]
 
 
 # Every framework module, in one place: ``convbnlint.catalog.<name>.CATALOG``.

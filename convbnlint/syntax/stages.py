@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from convbnlint.catalog import Catalog, LayerSpec, Role, common_substring
@@ -69,50 +69,93 @@ _IF_AFTER = re.compile(rf"{_JUNK}if\b")
 class Shapes:
     """What the stages look for, derived from the catalog and the active families."""
 
-    # (family, its reportable layers' call shape, the call shape of norms cancelling it)
-    pairs: tuple[tuple[str, _Finder, _Finder], ...]
+    # (family, its reportable layers' call shape, the call shapes of the norms that
+    # cancel it: unconditionally, and only under conditions on their arguments)
+    pairs: tuple[tuple[str, _Finder, _Finder | None, _Finder | None], ...]
     seed_specs: dict[str, tuple[LayerSpec, ...]]  # class name -> reportable biased specs
     norm_families: dict[str, frozenset[str]]  # norm class name -> active families it cancels
     all_names: frozenset[str]  # every catalogued class name
+    norm_specs: dict[str, tuple[LayerSpec, ...]] = field(default_factory=dict)  # name -> norms
 
 
 def _last_part(qualname: str) -> str:
     return qualname.rsplit(".", 1)[-1]
 
 
-class _Finder:
-    """``search`` for "one of these class names, then a call/subscript/``as``".
+class _Group:
+    """Names sharing a literal of 3 characters or more: ``str.find`` the literal, then
+    try a pattern only where it occurs (``re`` would try an alternation at every
+    position of the text)."""
 
-    ``re`` tries an alternation at every position of the text; instead, find a
-    literal every name contains with ``str.find`` and try the pattern only there.
-    """
-
-    def __init__(self, names: Iterable[str]) -> None:
+    def __init__(self, names: list[str]) -> None:
         names = sorted(set(names), key=len, reverse=True)
         alts = "|".join(re.escape(n) for n in names)
         self.pattern = re.compile(rf"\b(?:{alts})\b{_JUNK}(?:[(\[]|as\b)")
-        self.loose = re.compile(rf"\b(?:{alts})\b")  # (any mention: ``partial(Conv2d)``)
+        self.mention = re.compile(rf"\b(?:{alts})\b")
+        self.call = re.compile(rf"\b({alts})\b{_JUNK}\(")
         self.literal = common_substring(names) if names else ""
         self.offsets = sorted(
             {i for n in names for i in range(len(n)) if n.startswith(self.literal, i)}
         )
+
+    def matches(self, pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+        """Every match of ``pattern`` (one that starts with a name), left to right."""
+        literal = self.literal
+        if len(literal) < 3:
+            yield from pattern.finditer(text)
+            return
+        find, match, offsets = text.find, pattern.match, self.offsets
+        at = find(literal)
+        last = -1
+        while at >= 0:
+            for off in offsets:
+                if at >= off and at - off > last:
+                    m = match(text, at - off)
+                    if m is not None:
+                        last = at - off
+                        yield m
+                        break
+            at = find(literal, at + 1)
+
+
+def _groups(names: Iterable[str]) -> list[list[str]]:
+    rest = sorted(set(names))
+    out: list[list[str]] = []
+    while rest:
+        group = [rest[0]]
+        for other in rest[1:]:
+            if len(common_substring([*group, other])) >= 4:
+                group.append(other)
+        out.append(group)
+        rest = [n for n in rest if n not in group]
+    return out
+
+
+class _Finder:
+    """``search`` for "one of these class names, then a call/subscript/``as``"."""
+
+    _AFTER = re.compile(rf"{_JUNK}[,)]")
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.groups = [_Group(g) for g in _groups(names)]
+
+    def search(self, text: str, loose: bool = False) -> bool:
+        if loose:
+            return self._first_argument(text)
+        for group in self.groups:
+            for _ in group.matches(group.pattern, text):
+                return True
+        return False
 
     def chosen(self, text: str) -> bool:
         """A class named as a branch of a conditional expression (``norm =
         nn.BatchNorm2d if use_bn else nn.Identity``, then ``norm(c)``): a mention
         followed by ``if`` or preceded by ``else`` (a dotted prefix, spaces, ``(`` and
         backslashes between; a line break there is accepted without looking further)."""
-        find, match, offsets, literal = text.find, self.loose.match, self.offsets, self.literal
-        if len(literal) < 3:
-            return any(self._chosen_at(text, m.start(), m.end()) for m in self.loose.finditer(text))
-        at = find(literal)
-        while at >= 0:
-            for off in offsets:
-                if at >= off:
-                    m = match(text, at - off)
-                    if m and self._chosen_at(text, m.start(), m.end()):
-                        return True
-            at = find(literal, at + 1)
+        for group in self.groups:
+            for m in group.matches(group.mention, text):
+                if self._chosen_at(text, m.start(), m.end()):
+                    return True
         return False
 
     @staticmethod
@@ -128,18 +171,51 @@ class _Finder:
             return True  # (a comment or a continuation may hide the ``else``: accept)
         return text.endswith("else", 0, j) and (j == 4 or not (text[j - 5].isalnum() or text[j - 5] == "_"))
 
-    def search(self, text: str, loose: bool = False) -> bool:
-        literal = self.literal
-        pattern = self.loose if loose else self.pattern
-        if len(literal) < 3:
-            return pattern.search(text) is not None
-        find, match, offsets = text.find, pattern.match, self.offsets
-        at = find(literal)
-        while at >= 0:
-            for off in offsets:
-                if at >= off and match(text, at - off):
+    def _first_argument(self, text: str) -> bool:
+        """A name as the first argument of a call (``partial(nn.Conv2d, k=3)``, under
+        any alias of ``partial``): ``(``, a dotted prefix, the name, then ``,``/``)``.
+        Read backwards and forwards from each mention (a line break in between may
+        hide a comment, so it counts too)."""
+        after = self._AFTER.match
+        for group in self.groups:
+            for m in group.matches(group.mention, text):
+                if not after(text, m.end()):
+                    continue
+                i = m.start() - 1
+                stop = max(-1, i - 200)
+                while i > stop and (text[i].isalnum() or text[i] in "_.\\ \t\r\n\f"):
+                    if text[i] == "\n":
+                        return True
+                    i -= 1
+                if i <= stop or text[i] == "(":
                     return True
-            at = find(literal, at + 1)
+        return False
+
+    def search_calls(self, text: str, ok: Callable[[str, ast.Call], bool]) -> bool:
+        """Whether some call of one of the names has arguments ``ok`` accepts (or
+        arguments this cheap reading cannot parse)."""
+        for group in self.groups:
+            for m in group.matches(group.call, text):
+                start = m.end() - 1
+                depth = 0
+                end = -1
+                for i in range(start, min(len(text), start + 4000)):
+                    ch = text[i]
+                    if ch in "([{":
+                        depth += 1
+                    elif ch in ")]}":
+                        depth -= 1
+                        if depth == 0:
+                            end = i + 1
+                            break
+                if end < 0:
+                    return True
+                try:
+                    node = ast.parse("_" + text[start:end], mode="eval").body
+                except (SyntaxError, ValueError, RecursionError, MemoryError):
+                    return True
+                if not isinstance(node, ast.Call) or ok(m.group(1), node):
+                    return True
         return False
 
 
@@ -157,24 +233,38 @@ def shapes_for(catalog: Catalog, families: frozenset[str]) -> Shapes:
 def _build_shapes(catalog: Catalog, families: frozenset[str]) -> Shapes:
     seed_specs: dict[str, list[LayerSpec]] = {}
     norm_families: dict[str, set[str]] = {}
+    norm_specs: dict[str, list[LayerSpec]] = {}
     for spec in catalog.specs:
         names = {_last_part(q) for q in (spec.qualname, *spec.aliases)}
         for name in names:
             if spec.role is Role.BIASED and spec.family in families:
                 seed_specs.setdefault(name, []).append(spec)
-            if spec.role is Role.CANCELLING_NORM:
+            if spec.role is Role.CANCELLING_NORM and set(spec.cancels) & families:
                 norm_families.setdefault(name, set()).update(set(spec.cancels) & families)
+                norm_specs.setdefault(name, []).append(spec)
     pairs = []
     for family in sorted(families):
         seeds = [n for n, specs in seed_specs.items() if any(s.family == family for s in specs)]
         norms = [n for n, fams in norm_families.items() if family in fams]
+        # Norm names that cancel only under conditions (``GroupNorm(c, c)``): their
+        # calls are read (cheaply) before they count.
+        conditional = [n for n in norms if all(sp.when for sp in norm_specs[n])]
+        plain = [n for n in norms if n not in conditional]
         if seeds and norms:
-            pairs.append((family, _Finder(seeds), _Finder(norms)))
+            pairs.append(
+                (
+                    family,
+                    _Finder(seeds),
+                    _Finder(plain) if plain else None,
+                    _Finder(conditional) if conditional else None,
+                )
+            )
     return Shapes(
         tuple(pairs),
         {n: tuple(v) for n, v in seed_specs.items()},
         {n: frozenset(v) for n, v in norm_families.items() if v},
         frozenset(_last_part(q) for q in catalog.by_name),
+        {n: tuple(v) for n, v in norm_specs.items()},
     )
 
 
@@ -185,11 +275,21 @@ def shapes_match(text: str, catalog: Catalog, families: Collection[str]) -> bool
     text that mentions ``partial``, any mention of a class name counts.
     """
     loose = "partial" in text
-    for _, seeds, norms in shapes_for(catalog, frozenset(families)).pairs:
-        if (seeds.search(text) or (loose and seeds.search(text, loose=True))) and (
-            norms.search(text)
-            or (loose and norms.search(text, loose=True))
-            or norms.chosen(text)
+    shapes = shapes_for(catalog, frozenset(families))
+    for _, seeds, plain, conditional in shapes.pairs:
+        if not (seeds.search(text) or (loose and seeds.search(text, loose=True))):
+            continue
+        if plain is not None and (
+            plain.search(text) or (loose and plain.search(text, loose=True)) or plain.chosen(text)
+        ):
+            return True
+        if conditional is not None and (
+            (loose and conditional.search(text, loose=True))
+            or conditional.chosen(text)
+            or conditional.search_calls(
+                text,
+                lambda name, call: any(_may_hold(call, sp) for sp in shapes.norm_specs[name]),
+            )
         ):
             return True
     return False
@@ -267,6 +367,67 @@ def _may_be_on(call: ast.Call, spec: LayerSpec) -> bool:
     if not values:
         return spec.bias_default
     return any(not (isinstance(v, ast.Constant) and not v.value) for v in values)
+
+
+def _may_hold(call: ast.Call, spec: LayerSpec) -> bool:
+    """Over-approximates ``facts.arguments.holds(call, spec.when)``: a condition on an
+    argument that is not a plain constant here may hold."""
+    if not spec.when:
+        return True
+    if any(isinstance(a, ast.Starred) for a in call.args) or any(
+        k.arg is None for k in call.keywords
+    ):
+        return True
+    return any(all(_cond_may(call, cond) for cond in alt) for alt in spec.when)
+
+
+def _arg(call: ast.Call, param: str, index: int | None) -> ast.expr | None:
+    for kw in call.keywords:
+        if kw.arg == param:
+            return kw.value
+    if index is not None and index < len(call.args):
+        return call.args[index]
+    return None
+
+
+_NO_VALUE = object()
+
+
+def _plain_constant(node: ast.expr) -> object:
+    """The value the walker reads as a constant (``facts.arguments.constant``), or
+    ``_NO_VALUE`` when it might not."""
+    kind = type(node)
+    if kind is ast.Constant:
+        value = node.value  # type: ignore[attr-defined]
+        if value is None or type(value) in (bool, int, float, str):
+            return value
+        return _NO_VALUE
+    if kind is ast.UnaryOp and isinstance(node.op, ast.USub):  # type: ignore[attr-defined]
+        inner = node.operand  # type: ignore[attr-defined]
+        if type(inner) is ast.Constant and type(inner.value) in (int, float):
+            return -inner.value
+        return _NO_VALUE
+    if kind is ast.Tuple:
+        items = tuple(_plain_constant(e) for e in node.elts)  # type: ignore[attr-defined]
+        return _NO_VALUE if _NO_VALUE in items else items
+    return _NO_VALUE
+
+
+def _cond_may(call: ast.Call, cond: object) -> bool:
+    from convbnlint.catalog import ArgSame
+
+    if isinstance(cond, ArgSame):
+        a = _arg(call, cond.param, cond.index)
+        b = _arg(call, cond.other, cond.other_index)
+        return a is not None and b is not None and ast.dump(a) == ast.dump(b)
+    value_node = _arg(call, cond.param, cond.index)  # type: ignore[attr-defined]
+    if value_node is None:
+        return cond.absent_ok  # type: ignore[attr-defined, no-any-return]
+    value = _plain_constant(value_node)
+    if value is _NO_VALUE:
+        return True
+    listed = any(value == v and type(value) is type(v) for v in cond.values)  # type: ignore[attr-defined]
+    return listed != cond.negate  # type: ignore[attr-defined, no-any-return]
 
 
 _NAMED: tuple[type, ...] = tuple(t for t in NAMED_BINDERS if t is not _MATCH_MAPPING_T)
@@ -457,12 +618,11 @@ def plan_blocks(
                 calls.setdefault(inner, []).append((index, call))
                 partials.add(id(call))
     any_seed = False
+    norm_specs = shapes.norm_specs
     for last in (all_names | aliases.keys()) & calls.keys():
         names = ({last} if last in all_names else set()) | aliases.get(last, set())
         specs = [spec for name in names for spec in seed_specs.get(name, ())]
-        cancels: set[str] = set()
-        for name in names:
-            cancels |= norm_families.get(name, frozenset())
+        norms = [spec for name in names for spec in norm_specs.get(name, ())]
         for index, call in calls[last]:
             block = blocks[index]
             # The import table may say which class the callee is (the analysis
@@ -470,22 +630,25 @@ def plan_blocks(
             is_partial = id(call) in partials
             callee = call.args[0] if is_partial else call.func
             resolved = table.resolve(ast_full_name(callee))
-            call_specs, call_cancels = specs, cancels
+            call_specs, call_norms = specs, norms
             if resolved is not None:
                 found = [catalog.lookup(n) for n in resolved]
-                call_specs = [sp for sp in found if sp is not None and sp in specs]
-                call_cancels = set()
-                for sp in found:
-                    if sp is not None:
-                        call_cancels |= set(norm_families.get(_last_part(sp.qualname), ())) & set(
-                            sp.cancels if sp.role is Role.CANCELLING_NORM else ()
-                        )
                 if not any(sp is not None for sp in found):
                     continue
+                call_specs = [sp for sp in found if sp is not None and sp in specs]
+                call_norms = [sp for sp in found if sp is not None and sp in norms]
             block.catalog = True
-            block.norms |= call_cancels
+            for norm in call_norms:
+                # A norm that cancels only under conditions (GroupNorm(c, c)) counts
+                # only where they may hold.
+                if is_partial or _may_hold(call, norm):
+                    block.norms |= set(norm.cancels) & norm_families.get(
+                        _last_part(norm.qualname), frozenset()
+                    )
             for spec in call_specs:
-                if spec.family not in block.seeds and (is_partial or _may_be_on(call, spec)):
+                if spec.family not in block.seeds and (
+                    is_partial or (_may_be_on(call, spec) and _may_hold(call, spec))
+                ):
                     block.seeds.add(spec.family)
                     any_seed = True
     for last in (all_names | aliases.keys()) & chosen.keys():
