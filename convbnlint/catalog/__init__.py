@@ -261,6 +261,7 @@ class Catalog:
     # from).  A name resolves only through an import of its package, so a text can
     # hold a framework's finding only if it contains one of each (``passes``).
     # Built from the catalog's own tokens and specs when empty; ``merge`` keeps each.
+    # No roots: the tokens alone decide (torch keeps the prefilter it always had).
     gates: tuple[tuple[tuple[bytes, ...], tuple[bytes, ...]], ...] = ()
     by_name: dict[str, LayerSpec] = field(init=False, repr=False, compare=False)
 
@@ -382,7 +383,8 @@ def passes(text: AnyStr, catalog: Catalog) -> bool:
     if not any(h in text and any(t in text for t in ts) for h, ts in groups):
         return False
     return any(
-        any(r in text for r in roots) and any(t in text for t in toks) for toks, roots in gates
+        (not roots or any(r in text for r in roots)) and any(t in text for t in toks)
+        for toks, roots in gates
     )
 
 
