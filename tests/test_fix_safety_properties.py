@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import re
+
 import hypothesmith
 import pytest
 from hypothesis import given
@@ -54,7 +56,8 @@ def test_an_appended_read_makes_the_fix_unsafe(program: str, appended: tuple[str
         return
     if not before or not after:
         return  # the generated program rebinds the names the snippet uses
-    line = base.count("\n") + 1 + offset
+    # (Python ends a line at \r\n, \r or \n: a generated lone \r counts too.)
+    line = len(re.findall(r"\r\n|\r|\n", base)) + 1 + offset
     assert after[0].applicability is Applicability.UNSAFE
     assert after[0].unsafe_reason is not None
     assert after[0].unsafe_reason.startswith(f"line {line} ") or (
