@@ -266,11 +266,12 @@ class Catalog:
     by_name: dict[str, LayerSpec] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        specs = tuple(
-            spec if spec.framework else replace(spec, framework=self.framework.name)
-            for spec in self.specs
-        )
-        object.__setattr__(self, "specs", specs)
+        specs = self.specs
+        for spec in specs:
+            if not spec.framework:
+                # (A spec is new data of its framework module, not yet hashed or shared:
+                # naming its framework in place is cheaper than a copy; start-up.)
+                object.__setattr__(spec, "framework", self.framework.name)
         if not self.gates:
             roots = sorted(
                 {root_package(q).encode() for sp in specs for q in (sp.qualname, *sp.aliases)}
