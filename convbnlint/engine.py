@@ -151,7 +151,7 @@ def check(
     catalog = catalog or default_catalog()
     rules = _active_rules(select, ignore)
     stage = _text_stage(source, catalog, rules, use_prefilter, use_shapes)
-    if stage is None and catalog.framework.default_changers:
+    if stage is None and (catalog.framework.default_changers or catalog.framework.freezers):
         catalog = _with_changed_defaults(source, catalog)
     if stage is not None:
         if stage == "shapes":
@@ -194,8 +194,9 @@ def _with_changed_defaults(source: str, catalog: Catalog) -> Catalog:
     """A text that changes a default the catalog assumes (``set_image_data_format``)
     gets no finding that depends on it: those layout defaults become unknown."""
     if any(tok in source for tok in catalog.framework.default_changers):
-        return catalog.configured({name: None for name in catalog.settings})
-    return catalog
+        catalog = catalog.configured({name: None for name in catalog.settings})
+    frozen = frozenset(fw for tok, fw in catalog.framework.freezers if tok in source)
+    return catalog.without_norms_of(frozen)
 
 
 def _analyse(

@@ -26,7 +26,7 @@ FRAMEWORK_CASES: list[Case] = [
             w = layers.Conv2D(32, 3, data_format="channels_first")(z)  # expect: CBL001
             w = layers.BatchNormalization(axis=1)(w)
             v = layers.Conv2D(32, 3)(w)
-            v = layers.BatchNormalization(trainable=False)(v)
+            v = layers.BatchNormalization(momentum=1.0)(v)
             u = layers.Conv2D(32, 3)(v)
             u = layers.BatchNormalization()(u, training=False)
             t = layers.Conv2D(32, 3)(u)  # expect: CBL001
@@ -179,8 +179,6 @@ FRAMEWORK_CASES: list[Case] = [
         import torch.nn as tnn
         from functools import partial
 
-        frozen = keras.Sequential([layers.Conv2D(8, 3), layers.BatchNormalization()])
-        frozen.trainable = False  # the whole model frozen: its norms use moving statistics
         seq = tnn.Sequential(tnn.Conv2d(3, 8, 3), tnn.BatchNorm2d(8))
         seq.insert(1, tnn.ReLU())  # the items changed after construction
         grown = keras.Sequential([layers.Conv2D(8, 3)])
@@ -192,16 +190,6 @@ FRAMEWORK_CASES: list[Case] = [
         shared = partial(tnn.Conv2d, bias=True)
         bound = tnn.Sequential(shared(3, 8, 3), tnn.BatchNorm2d(8))  # expect: CBL001
 
-        class Frozen(layers.Layer):
-            def __init__(self):
-                super().__init__()
-                self.conv = layers.Conv2D(8, 3)
-                self.bn = layers.BatchNormalization()
-                self.bn.trainable = False  # frozen in place
-
-            def call(self, x):
-                return self.bn(self.conv(x))
-
         def haiku_eval(x):
             y = hk.Conv2D(8, 3)(x)
             return hk.BatchNorm(True, True, 0.9)(y, False)  # is_training=False
@@ -212,5 +200,32 @@ FRAMEWORK_CASES: list[Case] = [
         """,
         runnable=False,
         tags=("traps",),
+    ),
+    Case(
+        "keras_trainable_anywhere_silences_keras_norms",
+        """
+        import keras
+        from keras import layers
+
+        frozen = keras.Sequential([layers.Conv2D(8, 3), layers.BatchNormalization()])
+        frozen.trainable = False  # the whole model frozen: its norms use moving statistics
+
+        def head(inputs):
+            x = layers.Conv2D(8, 3)(inputs)
+            return layers.BatchNormalization()(x)
+
+        model = keras.Model(keras.Input((6, 6, 3)), head(keras.Input((6, 6, 3))), trainable=False)
+
+        class Frozen(layers.Layer):
+            def __init__(self):
+                super().__init__()
+                self.conv = layers.Conv2D(8, 3)
+                self.bn = layers.BatchNormalization(trainable=False)
+
+            def call(self, x):
+                return self.bn(self.conv(x))
+        """,
+        runnable=False,
+        tags=("keras", "traps"),
     ),
 ]

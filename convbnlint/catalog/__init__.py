@@ -227,6 +227,11 @@ class Framework:
     default_changers: tuple[str, ...] = ()
     # Methods of a module that return the module itself (``nn.Conv2d(...).to(dtype)``).
     self_returning_methods: frozenset[str] = frozenset()
+    # (token, framework) pairs: a text containing the token may freeze that
+    # framework's norms in ways the walker does not follow (Keras's ``trainable``
+    # on a model built from tensors: ``keras.Model(x, y, trainable=False)``), so
+    # none of them is trusted there.
+    freezers: tuple[tuple[str, str], ...] = ()
 
     def union(self, other: Framework) -> Framework:
         return Framework(
@@ -246,6 +251,7 @@ class Framework:
             tuple(dict.fromkeys(self.default_changers + other.default_changers)),
             # Known only where every merged framework agrees.
             self.self_returning_methods & other.self_returning_methods,
+            freezers=self.freezers + other.freezers,
         )
 
 
@@ -313,6 +319,26 @@ class Catalog:
                 spec = replace(spec, layout=replace(layout, default=wanted[layout.setting]))
             specs.append(spec)
         out = Catalog(self.framework, tuple(specs), self.prefilter_tokens, self.gates)
+        _CONFIGURED[key] = (self, out)
+        return out
+
+
+    def without_norms_of(self, frameworks: frozenset[str]) -> Catalog:
+        """The same catalog where no norm of ``frameworks`` cancels anything."""
+        if not frameworks:
+            return self
+        key = (id(self), ("\0frozen", tuple(sorted(frameworks))))
+        hit = _CONFIGURED.get(key)
+        if hit is not None and hit[0] is self:
+            return hit[1]
+        never = ((ArgIs("\0never", None, (), absent_ok=False),),)
+        specs = tuple(
+            replace(spec, when=never)
+            if spec.role is Role.CANCELLING_NORM and spec.framework in frameworks
+            else spec
+            for spec in self.specs
+        )
+        out = Catalog(self.framework, specs, self.prefilter_tokens, self.gates)
         _CONFIGURED[key] = (self, out)
         return out
 

@@ -28,7 +28,10 @@ project sets ``image-data-format`` or the checked file calls
 ``set_image_data_format``.  A ``BatchNormalization`` cancels the bias only when
 its ``axis`` is that channel axis, its statistics are not frozen
 (``trainable=False``, ``training=False`` at the call, ``momentum=1``), and
-without ``renorm`` or an ``adjustment``.
+without ``renorm`` or an ``adjustment``.  A file that mentions ``trainable`` at all
+gets no Keras finding: a model built from tensors
+(``keras.Model(inputs, outputs, trainable=False)``, ``model.trainable = False``)
+freezes its norms without the walker seeing which.
 """
 
 from __future__ import annotations
@@ -182,6 +185,7 @@ FRAMEWORK = Framework(
     partial_makers=frozenset({"functools.partial"}),
     state_attrs=frozenset({"trainable", "training"}),
     default_changers=("set_image_data_format",),
+    freezers=(("trainable", "keras"),),
 )
 
 CATALOG = Catalog(
