@@ -228,4 +228,40 @@ FRAMEWORK_CASES: list[Case] = [
         runnable=False,
         tags=("keras", "traps"),
     ),
+    Case(
+        "running_statistics_that_never_move",
+        """
+        import torch.nn as tnn
+        import paddle.nn as pnn
+        import oneflow.nn as onn
+        import megengine.module as M
+        import mindspore.nn as msnn
+        import jittor.nn as jnn
+
+        # The running mean never learns the bias (torch's convention: momentum 0;
+        # Paddle's, MegEngine's, MindSpore's: momentum 1), so eval mode keeps it.
+        a = tnn.Sequential(tnn.Conv2d(3, 8, 3), tnn.BatchNorm2d(8, momentum=0))
+        b = tnn.Sequential(tnn.Conv2d(3, 8, 3), tnn.BatchNorm2d(8, 1e-5, 0.0))
+        c = tnn.Sequential(tnn.Conv2d(3, 8, 3), tnn.LazyBatchNorm2d(1e-5, 0))
+        d = pnn.Sequential(pnn.Conv2D(3, 8, 3), pnn.BatchNorm2D(8, momentum=1.0))
+        e = pnn.Sequential(pnn.Conv2D(3, 8, 3), pnn.BatchNorm(8, None, False, 1))
+        f = onn.Sequential(onn.Conv2d(3, 8, 3), onn.BatchNorm2d(8, momentum=0.0))
+        g = M.Sequential(M.Conv2d(3, 8, 3), M.BatchNorm2d(8, momentum=1))
+        h = msnn.SequentialCell([msnn.Conv2d(3, 8, 3, has_bias=True), msnn.BatchNorm2d(8, momentum=1.0)])
+        i = jnn.Sequential(jnn.Conv(3, 8, 3), jnn.BatchNorm(8, momentum=0))
+        # Momenta that move them, and one that is not a constant (taken to move them).
+        j = tnn.Sequential(tnn.Conv2d(3, 8, 3), tnn.BatchNorm2d(8, momentum=0.01))  # expect: CBL001
+        k = tnn.Sequential(tnn.Conv2d(3, 8, 3), tnn.BatchNorm2d(8, momentum=None))  # expect: CBL001
+        l = pnn.Sequential(pnn.Conv2D(3, 8, 3), pnn.BatchNorm2D(8, momentum=0.99))  # expect: CBL001
+
+        def build(m, device=None, dtype=None):
+            dd = {"device": device, "dtype": dtype}
+            frozen = {"momentum": 0.0}
+            x = tnn.Sequential(tnn.Conv2d(3, 8, 3, **dd), tnn.BatchNorm2d(8, momentum=m, **dd))  # expect: CBL001
+            y = tnn.Sequential(tnn.Conv2d(3, 8, 3), tnn.BatchNorm2d(8, **frozen))
+            return x, y
+        """,
+        runnable=False,
+        tags=("traps",),
+    ),
 ]

@@ -55,3 +55,16 @@ NOT_FALSE = (False, 0)
 def not_const(param: str, index: int | None, values: tuple[object, ...]) -> ArgIs:
     """The argument is absent or a constant other than ``values``."""
     return ArgIs(param, index, values, negate=True)
+
+
+# torch's convention: ``running = (1 - momentum) * running + momentum * batch``.
+TORCH_FROZEN_MOMENTUM = (0, 0.0)
+# Paddle's, MindSpore ``nn``'s, MegEngine's: ``running = momentum * running + ...``.
+EMA_FROZEN_MOMENTUM = (1, 1.0)
+
+
+def learns(index: int | None, frozen: tuple[object, ...] = TORCH_FROZEN_MOMENTUM) -> ArgIs:
+    """The running statistics move: ``momentum`` is not the constant that keeps them
+    (the running mean would never learn the bias, which then survives in eval mode
+    after training).  A momentum that is not a constant is taken to move them."""
+    return ArgIs("momentum", index, frozen, negate=True, unknown_ok=True)

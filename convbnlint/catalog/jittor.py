@@ -17,7 +17,8 @@ from convbnlint.catalog import _torchlike as t
 
 P = ("jittor.nn", "jittor.nn.modules")
 
-_TRAINS = ((t.not_const("is_train", 4, t.NOT_FALSE),),)
+# momentum (slot 2) as in torch: 0 keeps the running statistics.
+_TRAINS = ((t.not_const("is_train", 4, t.NOT_FALSE), t.learns(2)),)
 
 
 def _build() -> tuple[LayerSpec, ...]:

@@ -21,7 +21,8 @@ P = ("megengine.module", "megengine.module.conv", "megengine.module.conv_bn",
      "megengine.module.batchnorm", "megengine.module.linear", "megengine.module.normalization",
      "megengine.module.sequential")
 
-_NOT_FROZEN = ((t.not_const("freeze", 5, (True, 1)),),)
+# running = momentum * running + (1 - momentum) * batch: momentum 1 (slot 2) keeps them.
+_NOT_FROZEN = ((t.not_const("freeze", 5, (True, 1)), t.learns(2, t.EMA_FROZEN_MOMENTUM)),)
 
 
 def _build() -> tuple[LayerSpec, ...]:

@@ -37,7 +37,11 @@ def _layout(index: int | None, default: str = "NCHW") -> Layout:
     return Layout("data_format" if index is not None else None, index, default, _AXES)
 
 
-_USES_BATCH = ((t.not_const("use_batch_statistics", 8, (False, 0)),),)
+# nn: moving = momentum * moving + (1 - momentum) * batch (momentum 1 keeps it); the
+# docs announce torch's convention (0 keeps it) for a later version: neither is trusted.
+_USES_BATCH = ((t.not_const("use_batch_statistics", 8, (False, 0)),
+                t.learns(2, t.EMA_FROZEN_MOMENTUM + t.TORCH_FROZEN_MOMENTUM)),)
+_MINT_MOVES = ((t.learns(2),),)
 
 
 def _build() -> tuple[LayerSpec, ...]:
@@ -65,7 +69,8 @@ def _build() -> tuple[LayerSpec, ...]:
     specs.append(t.sequential(NN, "SequentialCell", items_from="either"))
     for d in (1, 2, 3):
         specs.append(t.conv(MINT, f"Conv{d}d", layout=_layout(None)))
-        specs.append(t.norm(MINT, f"BatchNorm{d}d", for_linear=d == 1, layout=_layout(None)))
+        specs.append(t.norm(MINT, f"BatchNorm{d}d", for_linear=d == 1, when=_MINT_MOVES,
+                            layout=_layout(None)))
     specs.append(t.conv(MINT, "ConvTranspose2d", layout=_layout(None)))
     specs.append(t.linear(MINT, "Linear", layout=_layout(None)))
     specs.append(t.group_norm(MINT, layout=_layout(None)))

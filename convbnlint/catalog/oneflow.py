@@ -20,14 +20,18 @@ P = ("oneflow.nn", "oneflow.nn.modules.conv", "oneflow.nn.modules.batchnorm",
      "oneflow.nn.modules.container")
 
 
+# torch's convention: momentum 0 (slot 2) keeps the running statistics.
+_MOVES = ((t.learns(2),),)
+
+
 def _build() -> tuple[LayerSpec, ...]:
     specs = []
     for d in (1, 2, 3):
         specs.append(t.conv(P, f"Conv{d}d"))
         specs.append(t.conv(P, f"ConvTranspose{d}d"))
-        specs.append(t.norm(P, f"BatchNorm{d}d", for_linear=d == 1))
-        specs.append(t.norm(P, f"FusedBatchNorm{d}d", for_linear=d == 1))
-        specs.append(t.norm(P, f"InstanceNorm{d}d"))
+        specs.append(t.norm(P, f"BatchNorm{d}d", for_linear=d == 1, when=_MOVES))
+        specs.append(t.norm(P, f"FusedBatchNorm{d}d", for_linear=d == 1, when=_MOVES))
+        specs.append(t.norm(P, f"InstanceNorm{d}d", when=_MOVES))
     specs.append(t.linear(P, "Linear"))
     specs.append(t.group_norm(P))
     specs.append(t.sequential(P))

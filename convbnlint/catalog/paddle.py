@@ -21,7 +21,9 @@ Read from the real signatures (the paddlepaddle 3.3.1 wheel; rechecked in
 The bias is off when ``bias_attr=False`` (the fix) or, in Paddle 3, ``bias=False``
 (``bias is False``); ``bias_attr=None``/``True``/a ``ParamAttr`` keep it.  A norm's
 own ``bias_attr=False`` turns off *its* offset; it still subtracts the mean.
-``use_global_stats=True`` (or ``is_test=True``) freezes the statistics: not
+``use_global_stats=True`` (or ``is_test=True``) freezes the statistics, and so
+does ``momentum=1`` (``running = momentum * running + (1 - momentum) * batch``: the
+running mean never learns the bias, which then survives in eval mode): not
 trusted.  Layouts: ``NCHW``-style (channel axis 1, the default) or ``NHWC``-style
 (last axis), on the conv and on the norm alike.
 """
@@ -66,13 +68,14 @@ def _build() -> tuple[LayerSpec, ...]:
                   **_n("Linear"))  # type: ignore[arg-type]
     )
     not_global = ArgIs("use_global_stats", 6, (True, 1), negate=True)
+    learns = ArgIs("momentum", 1, (1, 1.0), negate=True, unknown_ok=True)
     for d in (1, 2, 3):
         extra: dict[str, object] = {}
         if d == 1:
             extra = {"cancels": ("conv", "linear"), "channels_param": "num_features",
                      "channels_index": 0}
         specs.append(
-            LayerSpec(role=Role.CANCELLING_NORM, when=((not_global,),),
+            LayerSpec(role=Role.CANCELLING_NORM, when=((not_global, learns),),
                       layout=_layout(5, fmt[d]), **_n(f"BatchNorm{d}D"), **extra)  # type: ignore[arg-type]
         )
         specs.append(
@@ -80,13 +83,14 @@ def _build() -> tuple[LayerSpec, ...]:
                       **_n(f"InstanceNorm{d}D"))  # type: ignore[arg-type]
         )
     specs.append(
-        LayerSpec(role=Role.CANCELLING_NORM, layout=_layout(5, "NCHW"),
+        LayerSpec(role=Role.CANCELLING_NORM, layout=_layout(5, "NCHW"), when=((learns,),),
                   **_n("SyncBatchNorm"))  # type: ignore[arg-type]
     )
     specs.append(
         LayerSpec(
             role=Role.CANCELLING_NORM,
             when=((ArgIs("is_test", 2, (True, 1), negate=True),
+                   ArgIs("momentum", 3, (1, 1.0), negate=True, unknown_ok=True),
                    ArgIs("use_global_stats", 13, (True, 1), negate=True)),),
             layout=Layout("data_layout", 8, "NCHW", _AXES),
             **_n("BatchNorm"),  # type: ignore[arg-type]

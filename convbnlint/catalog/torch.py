@@ -7,11 +7,15 @@ checks them with :mod:`inspect` whenever torch is installed):
 * ``ConvTranspose{1,2,3}d(in, out, kernel, stride, padding, output_padding, groups, bias, ...)`` -> 7
 * ``LazyConv*`` / ``LazyConvTranspose*`` have no ``in_channels`` -> 6
 * ``Linear(in, out, bias)`` -> 2, ``LazyLinear(out, bias)`` -> 1
+* ``BatchNorm*d``/``InstanceNorm*d``/``SyncBatchNorm(num_features, eps, momentum, ...)``
+  -> ``momentum`` 2 (``Lazy*``: 1); ``momentum=0`` keeps the running statistics
+  where they started, so a bias survives in eval mode: not trusted
 """
 
 from __future__ import annotations
 
 from convbnlint.catalog import ArgIs, ArgSame, Catalog, Framework, LayerSpec, Role
+from convbnlint.catalog._torchlike import learns
 
 # AvgPool{1,2,3}d(kernel_size, stride, padding, ceil_mode, count_include_pad[, divisor_override])
 # averages real elements only when nothing pads the window (or padding is not
@@ -73,14 +77,22 @@ def _build() -> tuple[LayerSpec, ...]:
         "channels_param": "num_features",
         "channels_index": 0,
     }
-    specs.append(_spec("batchnorm", "BatchNorm1d", Role.CANCELLING_NORM, **for_linear))
-    specs.append(_spec("batchnorm", "SyncBatchNorm", Role.CANCELLING_NORM, **for_linear))
+    # (eps, momentum) follow num_features; the Lazy classes have no num_features.
+    moves = ((learns(2),),)
+    lazy_moves = ((learns(1),),)
+    specs.append(_spec("batchnorm", "BatchNorm1d", Role.CANCELLING_NORM, when=moves,
+                       **for_linear))
+    specs.append(_spec("batchnorm", "SyncBatchNorm", Role.CANCELLING_NORM, when=moves,
+                       **for_linear))
     for dim in (1, 2, 3):
         if dim != 1:
-            specs.append(_spec("batchnorm", f"BatchNorm{dim}d", Role.CANCELLING_NORM))
-        specs.append(_spec("batchnorm", f"LazyBatchNorm{dim}d", Role.CANCELLING_NORM))
-        specs.append(_spec("instancenorm", f"InstanceNorm{dim}d", Role.CANCELLING_NORM))
-        specs.append(_spec("instancenorm", f"LazyInstanceNorm{dim}d", Role.CANCELLING_NORM))
+            specs.append(_spec("batchnorm", f"BatchNorm{dim}d", Role.CANCELLING_NORM, when=moves))
+        specs.append(_spec("batchnorm", f"LazyBatchNorm{dim}d", Role.CANCELLING_NORM,
+                           when=lazy_moves))
+        specs.append(_spec("instancenorm", f"InstanceNorm{dim}d", Role.CANCELLING_NORM,
+                           when=moves))
+        specs.append(_spec("instancenorm", f"LazyInstanceNorm{dim}d", Role.CANCELLING_NORM,
+                           when=lazy_moves))
     # GroupNorm(num_groups, num_channels) with one channel per group (the same
     # expression for both) normalizes each channel alone: an instance norm.
     specs.append(

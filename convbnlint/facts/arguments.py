@@ -193,12 +193,17 @@ def _arg_is(call: cst.Call, cond: ArgIs) -> bool:
     return cond_state(call, cond) is True
 
 
-def cond_state(call: cst.Call, cond: Cond) -> bool | None:
+def cond_state(call: cst.Call, cond: Cond, known: KnownKeys | None = None) -> bool | None:
     """Whether a condition holds for a call: True, False, or None when it cannot
-    be told (a ``*args``/``**kwargs`` could carry the argument)."""
+    be told (a ``*args``/``**kwargs`` could carry the argument; ``known`` gives the
+    keys of a ``**name`` whose keys are known, as for :func:`bias_state`)."""
     if any(arg.star for arg in call.args):
         found = argument(call, cond.param, None)
-        if found is None:
+        if found is None and (
+            any(arg.star == "*" for arg in call.args)
+            or _may_supply(call, cond.param, known)
+            or (isinstance(cond, ArgSame) and _may_supply(call, cond.other, known))
+        ):
             return None
     if isinstance(cond, ArgSame):
         a = argument(call, cond.param, cond.index)
@@ -220,11 +225,11 @@ def value_is(const: object, cond: ArgIs) -> bool:
     return listed != cond.negate
 
 
-def holds(call: cst.Call, when: When) -> bool:
+def holds(call: cst.Call, when: When, known: KnownKeys | None = None) -> bool:
     """Whether some alternative of ``when`` surely holds for ``call`` (empty: yes)."""
     if not when:
         return True
-    return any(all(cond_state(call, c) is True for c in alt) for alt in when)
+    return any(all(cond_state(call, c, known) is True for c in alt) for alt in when)
 
 
 def keywords_hold(keywords: tuple[tuple[str, object], ...], when: When) -> bool:

@@ -192,7 +192,7 @@ class FactBuilder:
                 transparent=spec.role is Role.TRANSPARENT and is_transparent(args, spec),
                 scope=scope,
                 channels=self._channels(args, spec),
-                when_ok=holds(args, spec.when),
+                when_ok=holds(args, spec.when, self.kwargs_keys),
                 partial=pid,
                 fixable=fixable,
                 unfixable=unfixable,
