@@ -10,7 +10,11 @@ metadata in an isolated build environment, which is how ``pip download`` works.)
 
 Usage::
 
-    python bench/corpus.py [--dest DIR] [--cache DIR] [--group models|wide|all] [--list]
+    python bench/corpus.py [--dest DIR] [--cache DIR] [--group models|wide|frameworks|all|every]
+                           [--list]
+
+``all`` is the PyTorch corpus (models and wide); ``frameworks`` holds the other
+frameworks' model code; ``every`` is both.
 
 Archives are kept in ``<cache>/wheels`` (default ``.cache/wheels``); each unpacked
 package gets a marker file (``.corpus-complete.json``), so reruns skip it.
@@ -50,6 +54,10 @@ DEFAULT_DEST = DEFAULT_CACHE / "corpus"
 
 # "models": model-zoo libraries, dense with conv+norm code (the accuracy corpus).
 # "wide":   very large general code bases (mostly a speed/noise corpus).
+# "frameworks": model code of the other frameworks (Paddle, Keras, MindSpore, Flax,
+#           Haiku; ~10 MB of wheels), for their ecosystem runs.  Not part of "all",
+#           which stays the PyTorch corpus the speed benchmark measures; "every" is
+#           all of them.
 # torch must stay at 2.13.0: that CPU wheel lies on this machine's disk; any
 # other version would pull a multi-GB CUDA build.
 PINNED: list[dict[str, str]] = [
@@ -69,9 +77,25 @@ PINNED: list[dict[str, str]] = [
     {"name": "transformers", "version": "5.23.0", "group": "wide"},
     {"name": "diffusers", "version": "0.42.1", "group": "wide"},
     {"name": "torch", "version": "2.13.0", "group": "wide"},
+    {"name": "paddleclas", "version": "2.6.0", "group": "frameworks"},
+    {"name": "paddleseg", "version": "2.8.0", "group": "frameworks"},
+    {"name": "paddledet", "version": "2.6.0", "group": "frameworks"},
+    {"name": "keras", "version": "3.15.1", "group": "frameworks"},
+    {"name": "keras-hub", "version": "0.32.0", "group": "frameworks"},
+    {"name": "keras-cv", "version": "0.9.0", "group": "frameworks"},
+    {"name": "tf-keras", "version": "2.21.0", "group": "frameworks"},
+    {"name": "efficientnet", "version": "1.1.1", "group": "frameworks"},
+    {"name": "segmentation-models", "version": "1.0.1", "group": "frameworks"},
+    {"name": "mindcv", "version": "0.3.0", "group": "frameworks"},
+    {"name": "flax", "version": "0.12.8", "group": "frameworks"},
+    {"name": "flaxmodels", "version": "0.1.3", "group": "frameworks"},
+    {"name": "dm-haiku", "version": "0.0.17", "group": "frameworks"},
+    {"name": "equinox", "version": "0.13.8", "group": "frameworks"},
 ]
 
-GROUPS = ("models", "wide", "all")
+GROUPS = ("models", "wide", "frameworks", "all", "every")
+# What "all" means: the PyTorch corpus (unchanged since the speed figures were taken).
+ALL = ("models", "wide")
 MARKER = ".corpus-complete.json"
 MANIFEST = "manifest.json"
 SDIST_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".zip", ".tar")
@@ -97,7 +121,8 @@ def _norm(name: str) -> str:
 def select(group: str = "all") -> list[dict[str, str]]:
     if group not in GROUPS:
         raise ValueError(f"group must be one of {GROUPS}, not {group!r}")
-    return [p for p in PINNED if group == "all" or p["group"] == group]
+    return [p for p in PINNED
+            if group == "every" or p["group"] == group or (group == "all" and p["group"] in ALL)]
 
 
 def package_dir(dest: Path, pkg: dict[str, str]) -> Path:

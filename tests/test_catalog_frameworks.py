@@ -1,75 +1,61 @@
-"""Every framework catalog against the real signatures, read from the real wheels.
+"""Every framework catalog against the real signatures, read from the real releases.
 
-Nothing is installed or run: each pinned wheel (or sdist) is fetched once with
-``pip download --no-deps`` into ``.cache/wheels`` (as ``bench/corpus.py`` does) and
-its source is read with :mod:`ast`.  For every biased spec the class (or function)
-must exist under one of its names, its bias argument must be where the catalog
-says (keyword, positional slot, default), and so must the conditions' arguments.
-Without the network (or for the very large wheels, unless cached) the framework's
-tests skip.
+Nothing is run: each pinned release (``tests/framework_wheels.py``) is read with
+:mod:`ast`, from its archive in ``.cache/wheels`` (``python tests/framework_wheels.py``
+fetches them; CI does so before the tests) or, failing that, from its installed
+copy when the installed version is the pinned one (Keras, Flax and Paddle come
+with the ``runtime`` extra).  For every biased spec the class (or function) must
+exist under one of its names, its bias argument must be where the catalog says
+(keyword, positional slot, default), and so must the conditions' arguments.  A
+release that is neither cached nor installed makes its framework's tests skip;
+the tests never download anything.
 """
 
 from __future__ import annotations
 
 import ast
-import io
-import subprocess
-import sys
 import tarfile
 import zipfile
 from functools import cache
-from pathlib import Path
+from importlib import metadata
 
 import pytest
 
 from convbnlint.catalog import ArgIs, LayerSpec, Role, framework_catalog
-
-ROOT = Path(__file__).resolve().parent.parent
-WHEELS = ROOT / ".cache" / "wheels"
-
-# framework module -> (pip requirement, downloaded when missing?)
-PINNED: dict[str, tuple[str, bool]] = {
-    "keras": ("keras==3.15.1", True),
-    "tf_v1": ("tf-keras==2.21.0", True),
-    "slim": ("tf-slim==1.1.0", True),
-    "flax": ("flax==0.12.8", True),
-    "haiku": ("dm-haiku==0.0.17", True),
-    "equinox": ("equinox==0.13.8", True),
-    "jittor": ("jittor==1.3.11.0", True),
-    "oneflow": ("oneflow==0.7.0", True),
-    # ~200 MB and ~800 MB: checked only when already in the cache.
-    "paddle": ("paddlepaddle==3.3.1", False),
-    "mindspore": ("mindspore==2.10.0", False),
-}
+from tests.framework_wheels import PINNED, archive
 
 
-def _archive(requirement: str, download: bool) -> Path | None:
+def _installed(requirement: str) -> dict[str, str] | None:
     name, version = requirement.split("==")
-    norm = name.replace("-", "_").lower()
-    for path in sorted(WHEELS.glob("*")) if WHEELS.is_dir() else ():
-        stem = path.name.lower().replace("-", "_")
-        if stem.startswith(f"{norm}_{version}") and path.suffix in (".whl", ".gz"):
-            return path
-    if not download:
+    try:
+        dist = metadata.distribution(name)
+    except metadata.PackageNotFoundError:
         return None
-    WHEELS.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(WHEELS),
-         requirement],
-        capture_output=True, text=True, timeout=180,
-    )
-    if proc.returncode != 0:
+    if dist.version != version:
         return None
-    return _archive(requirement, False)
+    out: dict[str, str] = {}
+    for file in dist.files or ():
+        if file.suffix == ".py" and not file.parts[0].endswith(".dist-info"):
+            try:
+                data = file.locate().read_bytes()
+            except OSError:
+                continue
+            out[file.as_posix()] = data.decode("utf-8", "replace")
+    return out or None
 
 
 @cache
 def sources(module: str) -> dict[str, str]:
-    """Path -> text of every ``.py`` in the framework's pinned archive."""
-    requirement, download = PINNED[module]
-    path = _archive(requirement, download)
+    """Path -> text of every ``.py`` of the framework's pinned release."""
+    requirement = PINNED[module]
+    path = archive(requirement)
     if path is None:
-        pytest.skip(f"{requirement} is not cached and could not be downloaded")
+        installed = _installed(requirement)
+        if installed is not None:
+            return installed
+        pytest.skip(f"{requirement} is neither in .cache/wheels nor installed; "
+                    "fetch it with: python tests/framework_wheels.py"
+                    + (" --large" if module in ("paddle", "mindspore") else ""))
     out: dict[str, str] = {}
     if path.suffix == ".whl":
         with zipfile.ZipFile(path) as zf:

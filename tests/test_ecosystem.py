@@ -3,7 +3,7 @@
 ``tools/ecosystem.py --check`` lints every package of a corpus group with the
 installed command line and compares the findings with
 ``tests/snapshots/ecosystem.json``.  The corpus is built by ``bench/corpus.py``
-(CI does it for the "models" group); without it these tests skip.
+(CI does it for the "models" and "frameworks" groups); without it these tests skip.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def _missing(group: str) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize("group", ["models", "wide"])
+@pytest.mark.parametrize("group", ["models", "wide", "frameworks"])
 def test_findings_match_the_reviewed_snapshot(group: str) -> None:
     missing = _missing(group)
     if missing:

@@ -19,12 +19,13 @@ verdict survives unrelated line moves.
 
 Usage::
 
-    python bench/corpus.py --group all          # build the corpus once (~0.5 GB download)
+    python bench/corpus.py --group every        # build the corpus once (~0.5 GB download)
     python tools/ecosystem.py                   # lint, write the snapshot and the page
     python tools/ecosystem.py --check           # compare with the snapshot; exit 1 on change
     python tools/ecosystem.py --check --group models
 
-Options: ``--group models|wide|all`` (default all), ``--python PY`` (the
+Options: ``--group models|wide|frameworks|all|every`` (default every; ``all`` is the
+PyTorch corpus, ``frameworks`` the other frameworks'), ``--python PY`` (the
 interpreter whose installed convbnlint is run; default this one), ``--corpus DIR``,
 ``--fetch`` (download missing packages first), ``-j N`` (linter workers).
 
@@ -365,7 +366,7 @@ def render_doc(snapshot: dict, review: dict, timings: dict, meta: dict, misses: 
     w("`*.py` file of the wheel (or sdist) is linted with the real command line:")
     w("")
     w("```console")
-    w("$ python bench/corpus.py --group all")
+    w("$ python bench/corpus.py --group every")
     w("$ python tools/ecosystem.py            # rewrites the snapshot and this page")
     w("$ python tools/ecosystem.py --check    # what tests/test_ecosystem.py runs")
     w("```")
@@ -481,7 +482,8 @@ def load_review(path: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--group", choices=("models", "wide", "all"), default="all")
+    ap.add_argument("--group", choices=("models", "wide", "frameworks", "all", "every"),
+                    default="every")
     ap.add_argument("--check", action="store_true",
                     help="compare with the snapshot (write nothing); exit 1 on any difference")
     ap.add_argument("--python", default=sys.executable,
