@@ -195,8 +195,42 @@ def _with_changed_defaults(source: str, catalog: Catalog) -> Catalog:
     gets no finding that depends on it: those layout defaults become unknown."""
     if any(tok in source for tok in catalog.framework.default_changers):
         catalog = catalog.configured({name: None for name in catalog.settings})
-    frozen = frozenset(fw for tok, fw in catalog.framework.freezers if tok in source)
-    return catalog.without_norms_of(frozen)
+    return catalog.without_norms_of(_frozen_frameworks(source, catalog))
+
+
+def _frozen_frameworks(source: str, catalog: Catalog) -> frozenset[str]:
+    """The frameworks whose norms ``source`` may freeze where the walker does not
+    follow (:mod:`convbnlint.syntax.freezers`); only texts that name the framework's
+    package and a freezer (or call ``setattr``) are read."""
+    freezers = catalog.framework.freezers
+    if not freezers:
+        return frozenset()
+    candidates = {fw for _, fw in freezers if any(r in source for r in _roots(catalog, fw))}
+    if not candidates:
+        return frozenset()
+    tokens = {tok for tok, fw in freezers if fw in candidates}
+    if not any(tok in source for tok in tokens) and "setattr" not in source:
+        return frozenset()
+    from convbnlint.syntax.freezers import may_freeze
+
+    hit = may_freeze(source, tokens)
+    return frozenset(fw for tok, fw in freezers if fw in candidates and tok in hit)
+
+
+_ROOTS: dict[tuple[int, str], tuple[Catalog, tuple[str, ...]]] = {}
+
+
+def _roots(catalog: Catalog, framework: str) -> tuple[str, ...]:
+    """The top-level packages a framework's names come from (``keras``, ``tensorflow``)."""
+    key = (id(catalog), framework)
+    hit = _ROOTS.get(key)
+    if hit is None or hit[0] is not catalog:
+        from convbnlint.catalog import root_package
+
+        roots = sorted({root_package(q) for s in catalog.specs if s.framework == framework
+                        for q in (s.qualname, *s.aliases)})
+        hit = _ROOTS[key] = (catalog, tuple(roots))
+    return hit[1]
 
 
 def _analyse(

@@ -229,6 +229,56 @@ FRAMEWORK_CASES: list[Case] = [
         tags=("keras", "traps"),
     ),
     Case(
+        "keras_trainable_reads_and_true_writes_freeze_nothing",
+        """
+        import keras
+        from keras import layers
+
+        # Reads of trainable (and longer names: trainable_weights) and writes of the
+        # constant True freeze no norm; comments and docstrings do not count.
+        model = keras.Sequential([layers.Conv2D(8, 3), layers.BatchNormalization()])  # expect: CBL001
+        head = layers.Dense(4, trainable=True)
+        head.trainable = True
+
+        def train_step(x, y, opt):
+            \"\"\"Updates the trainable weights only.\"\"\"
+            if model.trainable:
+                grads = compute(model.trainable_weights, model.non_trainable_variables)
+                opt.apply_gradients(zip(grads, model.trainable_variables))
+        """,
+        runnable=False,
+        tags=("keras",),
+    ),
+    Case(
+        "keras_freezers_silence_keras_norms",
+        """
+        import keras
+        from keras import layers
+        from keras import backend as K
+
+        a = keras.Sequential([layers.Conv2D(8, 3), layers.BatchNormalization()])
+        setattr(a, "trainable", False)
+
+        def build(name, value):
+            b = keras.Sequential([layers.Conv2D(8, 3), layers.BatchNormalization()])
+            setattr(b, name, value)  # any attribute, trainable too
+            return b
+
+        K.set_learning_phase(0)  # tf_keras: every norm in inference mode
+
+        class Frozen(layers.Layer):
+            @property
+            def trainable(self):
+                return False
+
+        c = keras.Sequential([layers.Conv2D(8, 3), layers.BatchNormalization()])
+        c._trainable = False
+        config = {"trainable": False}
+        """,
+        runnable=False,
+        tags=("keras", "traps"),
+    ),
+    Case(
         "running_statistics_that_never_move",
         """
         import torch.nn as tnn

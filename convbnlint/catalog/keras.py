@@ -28,10 +28,13 @@ project sets ``image-data-format`` or the checked file calls
 ``set_image_data_format``.  A ``BatchNormalization`` cancels the bias only when
 its ``axis`` is that channel axis, its statistics are not frozen
 (``trainable=False``, ``training=False`` at the call, ``momentum=1``), and
-without ``renorm`` or an ``adjustment``.  A file that mentions ``trainable`` at all
-gets no Keras finding: a model built from tensors
-(``keras.Model(inputs, outputs, trainable=False)``, ``model.trainable = False``)
-freezes its norms without the walker seeing which.
+without ``renorm`` or an ``adjustment``.  A file that may freeze a layer or model
+in a way the walker does not tie to its norms gets no Keras finding: a write of
+``trainable`` other than the constant True anywhere (``model.trainable = False``,
+``keras.Model(inputs, outputs, trainable=False)``, which freezes every layer between
+them), ``_trainable``, a global inference phase (``set_learning_phase``), a
+``setattr`` of an unknown name (:mod:`convbnlint.syntax.freezers`).  Reads
+(``layer.trainable``, ``model.trainable_weights``) and ``trainable=True`` do not count.
 """
 
 from __future__ import annotations
@@ -185,7 +188,10 @@ FRAMEWORK = Framework(
     partial_makers=frozenset({"functools.partial"}),
     state_attrs=frozenset({"trainable", "training"}),
     default_changers=("set_image_data_format",),
-    freezers=(("trainable", "keras"),),
+    # Writes that may freeze norms the walker cannot tie them to (a model built
+    # from tensors holds every layer between them): convbnlint/syntax/freezers.py.
+    freezers=(("trainable", "keras"), ("_trainable", "keras"),
+              ("set_learning_phase", "keras"), ("learning_phase_scope", "keras")),
 )
 
 CATALOG = Catalog(
