@@ -285,12 +285,22 @@ def _analyse(
         when = fix_value = None
         fixable = rule.fixable and site.fixable
         off = site.spec.bias_off
+        conditional_note = None
         if finding.literal is not None:
             from convbnlint.ir import bias_for, describe
 
             when, fix_value = describe(finding.literal), bias_for(finding.literal)
-            if off != "False":  # (``not flag`` is no value for e.g. biases_initializer)
-                fixable = False
+            if off != "False":
+                # ``not flag`` is no value for an argument whose "off" is not False (slim's
+                # ``biases_initializer=None``).  The exact edit keeps the default where no
+                # norm follows (``None if flag else <default>``), and a bias that is on is on
+                # through that default (any other value is not read as on): a zeros
+                # initializer this file has no sure name for.
+                fixable, fix_value = False, off
+                conditional_note = (
+                    f"not fixable: only when {when}; elsewhere the bias comes from the default "
+                    f"{site.spec.bias_param}, which this file cannot name exactly"
+                )
         fix_value = fix_value or off
         message = rule.message(
             site.spec.name, norms, when, fix_value, site.spec.bias_param, finding.fused
@@ -306,6 +316,8 @@ def _analyse(
                 message += f" (not fixable: {site.helper}() has no bias parameter)"
         elif not site.fixable and site.unfixable:
             message += f" (not fixable: {site.unfixable})"
+        if conditional_note is not None:
+            message += f" ({conditional_note})"
         diag = Diagnostic(
             code=rule.code,
             name=rule.name,

@@ -246,3 +246,40 @@ def test_flax_conv_local_bias_is_per_position() -> None:
     """Why ``ConvLocal`` is not catalogued: its bias has the output's spatial shape."""
     text = "".join(t for p, t in sources("flax").items() if p.endswith("linen/linear.py"))
     assert "bias_shape = conv_output_shape[1:]" in text
+
+
+def test_conditional_finding_where_off_is_not_false_is_not_fixable(monkeypatch) -> None:
+    """CBL003 writes ``bias=not flag``; for slim the bias argument's "off" is
+    ``biases_initializer=None`` and "on" is its default zeros initializer, which the
+    file has no sure name for, so the conditional edit is refused with that reason.
+    (The walker has no conditional wiring for function-style layers yet: the
+    finding is forced here, on a real slim site.)"""
+    from convbnlint import check_source, fix_source
+    from convbnlint.analysis import Analysis, Finding
+
+    source = (
+        "import tf_slim as slim\n"
+        "def net(x, use_bn, training):\n"
+        "    y = slim.conv2d(x, 64, [3, 3], activation_fn=None)\n"
+        "    return slim.batch_norm(y, is_training=training)\n"
+    )
+    (plain,) = check_source(source)
+    assert plain.fixable and plain.fix_value == "None"
+
+    def conditional(self):  # type: ignore[no-untyped-def]
+        out = []
+        for f in original(self):
+            scope = self.facts.sites[f.site].scope
+            out.append(Finding(f.site, f.norms, literal=(scope, "use_bn", "truthy", True)))
+        return out
+
+    original = Analysis.findings
+    monkeypatch.setattr(Analysis, "findings", conditional)
+    (diag,) = check_source(source)
+    assert diag.code == "CBL003" and not diag.fixable
+    assert diag.message == (
+        "convolution bias is cancelled by the following batch_norm when `use_bn` is true; "
+        "pass biases_initializer=None (not fixable: only when `use_bn` is true; elsewhere the "
+        "bias comes from the default biases_initializer, which this file cannot name exactly)"
+    )
+    assert fix_source(source) == (source, [])
