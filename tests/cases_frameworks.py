@@ -315,3 +315,121 @@ FRAMEWORK_CASES: list[Case] = [
         tags=("traps",),
     ),
 ]
+
+
+# Framework variants of traps that today's walker still flags (each line below that
+# is not marked must be silent).  They belong to the soundness work of issue 9
+# (escapes of containers, enumerators, frozen and shared norms, forward
+# replacement), which the walker does not model yet for any framework (torch
+# included: the same shapes are flagged there too).  ``tests/test_pending_soundness.py``
+# runs them as strict expected failures: once a case passes, move it into
+# FRAMEWORK_CASES above.
+PENDING_SOUNDNESS: list[Case] = [
+    Case(
+        "pending_shared_norm_paddle",
+        """
+        import paddle.nn as nn
+
+        class Shared(nn.Layer):
+            def __init__(self):
+                super().__init__()
+                # One norm for two streams: training cancels each bias, but the running
+                # mean averages both streams, so eval mode keeps half of each.
+                self.c1 = nn.Conv2D(3, 8, 3)
+                self.c2 = nn.Conv2D(3, 8, 3)
+                self.bn = nn.BatchNorm2D(8)
+
+            def forward(self, x):
+                return self.bn(self.c1(x)) + self.bn(self.c2(x))
+        """,
+        runnable=False,
+        tags=("paddle", "pending"),
+    ),
+    Case(
+        "pending_shared_norm_flax",
+        """
+        import flax.linen as nn
+
+        class Shared(nn.Module):
+            @nn.compact
+            def __call__(self, x, train):
+                bn = nn.BatchNorm(use_running_average=not train)
+                a = bn(nn.Conv(8, (3, 3))(x))
+                b = bn(nn.Conv(8, (3, 3))(x))
+                return a + b
+        """,
+        runnable=False,
+        tags=("flax", "pending"),
+    ),
+    Case(
+        "pending_enumerator_freezes_paddle",
+        """
+        import paddle.nn as nn
+
+        class Enum(nn.Layer):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2D(3, 8, 3)
+                self.bn = nn.BatchNorm2D(8)
+                for m in self.sublayers():
+                    if isinstance(m, nn.BatchNorm2D):
+                        m._use_global_stats = True
+
+            def forward(self, x):
+                return self.bn(self.conv(x))
+        """,
+        runnable=False,
+        tags=("paddle", "pending"),
+    ),
+    Case(
+        "pending_norm_in_eval_mode_paddle",
+        """
+        import paddle.nn as nn
+
+        class Frozen(nn.Layer):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2D(3, 8, 3)
+                self.bn = nn.BatchNorm2D(8)
+                self.bn.eval()  # Paddle layers start in training mode; this one does not
+
+            def forward(self, x):
+                return self.bn(self.conv(x))
+        """,
+        runnable=False,
+        tags=("paddle", "pending"),
+    ),
+    Case(
+        "pending_container_items_paddle",
+        """
+        import paddle.nn as nn
+
+        seq = nn.Sequential(nn.Conv2D(3, 8, 3), nn.BatchNorm2D(8))
+        seq[1] = nn.ReLU()  # the norm replaced after construction
+        seq2 = nn.Sequential(nn.Conv2D(3, 8, 3), nn.BatchNorm2D(8))
+        first = seq2[0]
+        y = first(None)  # the conv also runs alone
+        """,
+        runnable=False,
+        tags=("paddle", "pending"),
+    ),
+    Case(
+        "pending_model_called_in_inference_mode_keras",
+        """
+        import keras
+        from keras import layers
+
+        def base(x):
+            y = layers.Conv2D(8, 3)(x)
+            return layers.BatchNormalization()(y)
+
+        inp = keras.Input((8, 8, 3))
+        backbone = keras.Model(inp, base(inp))
+        # The transfer-learning idiom on a fresh backbone: its norms run on their
+        # moving statistics while the outer model trains, so they never learn the bias.
+        outer = keras.Model(inp, layers.Dense(2)(backbone(inp, training=False)))
+        """,
+        runnable=False,
+        tags=("keras", "pending"),
+    ),
+]
