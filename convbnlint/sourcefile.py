@@ -36,10 +36,11 @@ import tempfile
 import threading
 import tokenize
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 TEMP_SUFFIX = ".convbnlint"
 
@@ -242,31 +243,49 @@ def write_atomic(path: Path, data: bytes, expected: bytes) -> None:
         raise SourceError("file is read-only; not written")
     if not _writable(folder_mode) or not os.access(real.parent, os.W_OK | os.X_OK):
         raise SourceError(f"folder {real.parent} is read-only; not written")
+    def write(fh: BinaryIO) -> None:
+        fh.write(data)
+
+    def check(tmp: str) -> None:
+        _copy_owner(tmp, st)
+        os.chmod(tmp, mode)
+        if _reread(path) != expected:
+            raise SourceError("file changed on disk while it was being fixed; not written")
+
+    try:
+        replace_atomically(real, write, check)
+    except OSError as exc:
+        raise SourceError(f"cannot write: {exc.strerror or exc}") from None
+
+
+def replace_atomically(
+    target: Path, write: Callable[[BinaryIO], None], check: Callable[[str], None]
+) -> None:
+    """Replace ``target`` with what ``write`` puts in a file: a temporary file in
+    the same folder, flushed and fsynced, handed to ``check`` (which may set its
+    mode or owner, or raise), renamed over ``target``, and the folder fsynced.
+
+    Interrupting signals are held back meanwhile; the temporary file never
+    outlives a failure, whose exception propagates (``OSError`` as is).  Shared
+    by ``--fix`` and ``convbnlint migrate``.
+    """
     with _signals_held():
-        try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{real.name}.", suffix=TEMP_SUFFIX, dir=real.parent)
-        except OSError as exc:
-            raise SourceError(f"cannot write: {exc.strerror or exc}") from None
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent)
         try:
             with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
+                write(fh)
                 fh.flush()
                 os.fsync(fh.fileno())
-            _copy_owner(tmp, st)
-            os.chmod(tmp, mode)
-            if _reread(path) != expected:
-                raise SourceError("file changed on disk while it was being fixed; not written")
-            os.replace(tmp, real)
-        except BaseException as exc:
+            check(tmp)
+            os.replace(tmp, target)
+        except BaseException:
             try:
                 os.unlink(tmp)
             except OSError:
                 pass
-            if isinstance(exc, OSError):
-                raise SourceError(f"cannot write: {exc.strerror or exc}") from None
             raise
     try:
-        dir_fd = os.open(real.parent, os.O_RDONLY)
+        dir_fd = os.open(target.parent, os.O_RDONLY)
         try:
             os.fsync(dir_fd)
         finally:

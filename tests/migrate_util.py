@@ -8,31 +8,20 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from tests.runtime_util import float64  # noqa: F401  (one definition for both suites)
+
 # Outputs of the old model and of the fixed model with the migrated checkpoint
 # must agree to this (float64; the bound).
 MAX_DIFF = 1e-9
 
 _counter = itertools.count()
-
-
-@contextmanager
-def float64() -> Iterator[None]:
-    old_dtype, old_threads = torch.get_default_dtype(), torch.get_num_threads()
-    torch.set_default_dtype(torch.float64)
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_default_dtype(old_dtype)
-        torch.set_num_threads(old_threads)
 
 
 def randomize(model: nn.Module, seed: int = 0) -> nn.Module:

@@ -137,7 +137,7 @@ def test_torch_checkpoint_nested_with_module_prefix(project: Path) -> None:
     new = fixed_model(project)
     new.load_state_dict({k[len("module.") :]: v for k, v in saved["state_dict"].items()}, strict=True)
     mu.assert_same(old, new, INPUTS)
-    assert not [p for p in os.listdir(project) if p.endswith(".tmp")]
+    assert not [p for p in os.listdir(project) if p.startswith(".new.pt.")]  # no temporary file left
 
 
 def test_safetensors_keeps_format_and_metadata(project: Path) -> None:

@@ -16,11 +16,12 @@ Every failure raises :class:`CheckpointError` with one sentence naming the file.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from convbnlint.sourcefile import replace_atomically
 
 NESTED = ("state_dict", "model")
 PREFIX = "module."
@@ -200,33 +201,22 @@ def write(checkpoint: Checkpoint, target: Path, content: Any) -> None:
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
         raise CheckpointError(f"{target}: folder {folder} does not exist")
+
+    def dump(fh: Any) -> None:
+        if checkpoint.safetensors:
+            from safetensors.torch import save
+
+            tensors = {k: v.contiguous() for k, v in content.items()}
+            fh.write(save(tensors, metadata=checkpoint.metadata))
+        else:
+            torch.save(content, fh)
+
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+        replace_atomically(target, dump, lambda tmp: os.chmod(tmp, 0o644 & ~_umask()))
     except OSError as exc:
         raise CheckpointError(f"{target}: cannot write ({exc.strerror or exc})") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            if checkpoint.safetensors:
-                from safetensors.torch import save
-
-                tensors = {k: v.contiguous() for k, v in content.items()}
-                fh.write(save(tensors, metadata=checkpoint.metadata))
-            else:
-                torch.save(content, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644 & ~_umask())
-        os.replace(tmp, target)
-    except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(exc, OSError):
-            raise CheckpointError(f"{target}: cannot write ({exc.strerror or exc})") from None
-        if isinstance(exc, Exception):
-            raise CheckpointError(f"{target}: cannot write ({_short(exc)})") from None
-        raise
+    except Exception as exc:
+        raise CheckpointError(f"{target}: cannot write ({_short(exc)})") from None
 
 
 def _umask() -> int:
