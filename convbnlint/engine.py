@@ -85,6 +85,11 @@ class Checked:
     stage: str = ""  # the stage that decided (statistics): "" when libcst ran
     # Checks another text with the same settings (the fixer re-checks its output).
     recheck: Callable[[str], Checked] | None = field(default=None, repr=False, compare=False)
+    # Of a partial result with findings: what blanked code could take them away
+    # through (``Analysis.relevant_names``, ``syntax.stages.Plan.widened``).
+    relevant: tuple[frozenset[str], frozenset[str], frozenset[str]] = field(
+        default=(frozenset(), frozenset(), frozenset()), repr=False, compare=False
+    )
 
 
 def needs_analysis(
@@ -162,7 +167,7 @@ def check(
         from convbnlint.syntax.names import parse_ast, table_from_ast
         from convbnlint.sourcefile import parse_hazard
 
-        text, table, partial = source, None, False
+        text, table, partial, plan, ghosts = source, None, False, None, frozenset()
         use_blocks = use_blocks and names == "fast"  # blanked blocks need the whole-text table
         tree = parse_ast(source)
         if tree is not None and use_blocks:
@@ -173,6 +178,7 @@ def check(
             if plan is None:
                 return Checked([], stage="blocks")
             text, table, partial = plan.text, plan.table, plan.partial
+            ghosts = plan.ghosts
             hazard = depth_hazard(source, plan.depth)
         else:
             # (No tree: CPython rejects the text; libcst may still take it.)
@@ -182,7 +188,16 @@ def check(
             del tree
         if hazard is not None:
             raise ParseError(hazard)
-        checked = _analyse(source, text, table, partial, catalog, rules, names, other_reads)
+        checked = _analyse(source, text, table, partial, catalog, rules, names, other_reads, ghosts)
+        while partial and plan is not None and not fixable and (checked.diagnostics or checked.suppressed):
+            # A blanked block may veto a finding: keep those blocks too, and again.
+            plan = plan.widened(*checked.relevant)
+            if plan is None:
+                break
+            text, partial, ghosts = plan.text, plan.partial, plan.ghosts
+            checked = _analyse(
+                source, text, table, partial, catalog, rules, names, other_reads, ghosts
+            )
         if partial and fixable and (checked.diagnostics or checked.suppressed):
             # The fixer edits the whole module: analyse it all (same findings).
             checked = _analyse(source, source, table, False, catalog, rules, names, other_reads)
@@ -242,6 +257,7 @@ def _analyse(
     rules: dict[str, Rule],
     names: str,
     other_reads: Sequence[Read] = (),
+    ghosts: frozenset[str] = frozenset(),
 ) -> Checked:
     from convbnlint.analysis import Analysis
     from convbnlint.facts import collect
@@ -263,10 +279,10 @@ def _analyse(
 
         resolver = FastNames(table=table if table is not None else table_from_cst(module))
     try:
-        builder = collect(module, catalog, resolver)
+        builder = collect(module, catalog, resolver, ghosts)
     except RecursionError:
         raise ParseError("too deeply nested to analyse") from None
-    analysis = Analysis(builder.facts)
+    analysis = Analysis(builder.facts, catalog.framework, catalog)
     lines: list[str] | None = None
     out: list[Diagnostic] = []
     suppressed: list[Diagnostic] = []
@@ -341,7 +357,10 @@ def _analyse(
 
         out = decide(source, builder, analysis, out, other_reads)
     if partial:
-        return Checked(out, None, builder, suppressed, partial=True)
+        checked = Checked(out, None, builder, suppressed, partial=True)
+        if out or suppressed:
+            checked.relevant = analysis.relevant_names(findings)
+        return checked
     return Checked(out, module, builder, suppressed)
 
 

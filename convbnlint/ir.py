@@ -22,7 +22,70 @@ class SiteRef:
 
 @dataclass(frozen=True)
 class HolderRef:
-    holder: tuple[str, int, str]  # ("attr", family, name) or ("local", scope, name)
+    """A place that holds module objects, with everything bound to it
+    (``ModuleFacts.bindings``): ``("attr", family, name)`` is ``self.name`` of a
+    class family, ``("local", scope, name)`` a local name, ``("param", scope,
+    name)`` a function's parameter (bound at the module's own call sites; callers
+    elsewhere may pass anything), ``("return", key)`` what a function returns
+    (``key`` is ``(family or None, name)``)."""
+
+    holder: tuple
+
+
+@dataclass(frozen=True)
+class AttrNameRef:
+    """Attribute ``name`` of another object than ``self`` (``net.bn`` at module
+    level, ``self.block.conv``, ``m.conv`` in a helper): the holder ``name`` of
+    every class family the receiver may be an instance of.  ``receiver`` is the
+    receiver's reference, or None for an object the walker does not follow,
+    which may be an instance of any class of the module (name-based).
+    """
+
+    name: str
+    receiver: object = None  # Ref | None
+
+
+@dataclass(frozen=True)
+class FamilyRef:
+    """An instance of a class family of this module: ``self`` used bare, or a value
+    of ``Net(...)`` for a class ``Net`` of the module."""
+
+    family: int
+
+
+@dataclass(frozen=True)
+class ElementRef:
+    """Any module object reachable from ``target`` (its items, holders and their
+    items, at any depth, and itself); ``target`` None: any module object of the
+    module.  A loop variable over ``modules()``, an item taken out of a container
+    (``self.features[0]``), an ``apply`` callback's parameter."""
+
+    target: object  # Ref | None
+
+
+@dataclass(frozen=True)
+class ItemRef:
+    """Any direct item of ``target``: of a container (``self.features[0]``, a loop
+    over a ``ModuleList``), or a direct submodule (``children()``)."""
+
+    target: object  # Ref
+
+
+@dataclass(frozen=True)
+class SliceRef:
+    """``x[a:b]``: a new container of some of ``target``'s items; its uses are
+    uses of each of them (called, it runs them in an order we do not follow)."""
+
+    target: object  # Ref
+
+
+@dataclass(frozen=True)
+class ResultRef:
+    """What ``target.method()`` returns: the object itself where its framework
+    documents ``method`` as returning it (``self.conv.cuda()``), else unknown."""
+
+    target: object  # Ref
+    method: str
 
 
 @dataclass(frozen=True)
@@ -31,7 +94,14 @@ class UnknownRef:
 
 
 UNKNOWN = UnknownRef()
-Ref = Union[SiteRef, HolderRef, UnknownRef]
+Ref = Union[
+    SiteRef, HolderRef, AttrNameRef, FamilyRef, ElementRef, ItemRef, SliceRef, ResultRef,
+    UnknownRef,
+]
+
+# In an invocation's ``inputs`` and in the walker's environments: a value that is
+# not the output of a tracked invocation (a parameter, a constant, an expression).
+OTHER = -1
 
 
 @dataclass(frozen=True)
@@ -58,15 +128,68 @@ class _NotConstant:
 
 
 NOT_CONSTANT = _NotConstant()
-Consumer = Union[SiteRef, HolderRef, UnknownRef, Escape, CallInput]
+# Where an invocation's output goes: a consuming invocation's id, or ESCAPE.
+Consumer = Union[int, Escape]
 
-# Use kinds
+# Use kinds: what one occurrence of a reference to a module object does with it.
+# The walker records them (``ModuleFacts.uses``); the analysis gives them meaning
+# per kind of object (a mode switch freezes a norm but not a conv, say).
+#
+#   ("bind",)              bound to a holder (aliasing; the holder's uses count)
+#   ("harmless",)          no effect on wiring or outputs: a type or truth test, a
+#                          discarded value, a read of a data attribute (``.weight``,
+#                          ``.out_channels``)
+#   ("escape",)            the object may reach code the analysis does not model
+#   ("output",)            used as a whole by code not modelled (its output goes
+#                          there, nothing else: a container subclass's instances)
+#   ("replaced",)          (on an attribute reference) assigned or deleted: the
+#                          holders it may be may now hold anything
+#   ("exported",)          held by a module-level name at the end of the module: a
+#                          model there (a container, an instance) is run as a whole
+#                          by whatever drives the program
+#   ("member", seq)        an item of the container site ``seq``
+#   ("list", lid)          an element of the local list ``lid`` being built
+#   ("item", ref)          put into the collection(s) ``ref`` denotes (``ModuleList``)
+#   ("call", inv)          called as a whole: invocation ``inv``
+#   ("method", name, arg, scope)  method ``name`` called on it in function scope
+#                          ``scope``; ``arg`` is the truth of its first argument:
+#                          "none" (absent), "true", "false", "unknown" or "propagate"
+#                          (a ``train(mode)`` override passing its own ``mode`` on)
+#   ("attr", name)         a data attribute read (``.weight``, ``.out_channels``;
+#                          for a container, maybe an item by name)
+#   ("iter",)              iterated (what its items do is recorded on them)
+#   ("guarded", classes, kind)  ``kind``, only for objects of these catalogued
+#                          classes (under an ``isinstance`` test)
+#   ("store", attr, value) ``obj.attr = value``; ``value`` a constant, or
+#                          :data:`NOT_CONSTANT`
+#   ("bias", how, scope)   its ``bias`` attribute read in function scope ``scope``:
+#                          how is "value" (the tensor's values are used), "stored"
+#                          (the values go into an attribute or a container), "test"
+#                          (``is None``), "meta" (shape, dtype, ...) or "write"
+#                          (initialised in place, ``nn.init.*_``, assigned)
 BIND = ("bind",)
 HARMLESS = ("harmless",)
 ESCAPED = ("escape",)
 # A container whose items become reachable or change in a way not modelled
 # (``seq.insert(...)``, ``model.pop()``, ``model.layers``): its items are unknown.
 ITEMS_ESCAPED = ("items",)
+SELF_ESCAPED = ("escape", "self")  # ``self`` handed to code not modelled by its class
+CLASS_PATCHED = ("escape", "class")  # ``Net.forward = f``: the class itself changed
+OUTPUT = ("output",)
+EXPORTED = ("exported",)
+REPLACED = ("replaced",)
+
+
+def method_use(name: str, arg: str = "none", scope: int = -1) -> tuple[str, str, str, int]:
+    return ("method", name, arg, scope)
+
+
+def store_use(attr: str, value: object) -> tuple[str, str, object]:
+    return ("store", attr, value)
+
+
+def bias_use(how: str, scope: int) -> tuple[str, str, int]:
+    return ("bias", how, scope)
 
 
 def member_use(seq: int) -> tuple[str, int]:
@@ -178,6 +301,8 @@ class ContainerState:
 
 
 LIST = "\0list:"  # env key prefix for list states
+# Env key prefix: the name may hold a tensor the code shows is not 2-D.
+NOT_2D = "\0nd:"
 SEQ_SELF = LIST + "\0self"  # a Sequential subclass's own items while __init__ runs
 
 
@@ -211,13 +336,64 @@ class Site:
     partial: int | None = None
     # Why the fix cannot be written here (shown in the message), when not ``fixable``.
     unfixable: str | None = None
+    # Containers: the names its items can be reached by as attributes
+    # (``OrderedDict`` keys, ``add_module`` names); None when not known.
+    item_names: frozenset[str] | None = frozenset()
+    # Containers: items that directly follow a layer whose output is not 2-D.
+    after_not_2d: set = field(default_factory=set)
+    # A container subclass's own items (``super().__init__(...)``): its class family.
+    family: int | None = None
 
 
 @dataclass
 class Invocation:
+    """One call of a module object (``self.conv(x)``).
+
+    ``consumers``: the invocations whose sole input its output may be, or
+    :data:`ESCAPE` (anything else).  ``inputs``: the invocations whose output its
+    sole input may be, or :data:`OTHER`.  ``not_2d``: the code shows its input may
+    have other than two dimensions (a 3-D ``view``, a ``transpose``...).
+    """
+
     id: int
     callee: Ref
-    consumers: set[Consumer] = field(default_factory=set)
+    consumers: set[int | Escape] = field(default_factory=set)
+    inputs: set[int] = field(default_factory=set)
+    scope: int = -1
+    not_2d: bool = False
+    # The call's arguments other than the input, as (keyword or ``#slot``,
+    # constant or NOT_CONSTANT) pairs; ("*", NOT_CONSTANT): not a plain call.
+    keywords: tuple = ()
+
+
+@dataclass
+class ScopeFacts:
+    """A function scope: its name, where it sits, and the names it mentions as call
+    targets or ``self`` attributes (the analysis follows them from ``forward``)."""
+
+    name: str | None  # None: module level, a lambda or a comprehension
+    parent: int | None
+    family: int | None  # the class family of a method (with ``self``)
+    mentions: set[str] = field(default_factory=set)
+
+
+@dataclass
+class FamilyFacts:
+    """A class family: classes of the module related by inheritance."""
+
+    names: set[str] = field(default_factory=set)
+    methods: set[str] = field(default_factory=set)
+    # Methods called on ``self`` (``self.name(...)``) that may not be holders.
+    self_calls: set[str] = field(default_factory=set)
+    # The container sites of ``super().__init__(...)`` in a container subclass.
+    seq_sites: set[int] = field(default_factory=set)
+    # A base class that is neither of this module nor the framework's module
+    # base: its code (not in this file) runs with ``self``.
+    unknown_bases: bool = False
+    # The framework whose module base it derives from ("" when not known).
+    framework: str = ""
+    # A class the blocks stage blanked out: only its name is known here.
+    ghost: bool = False
 
 
 @dataclass
@@ -232,6 +408,17 @@ class ModuleFacts:
     # Helper functions returning a layer: inner site -> its call-site sites.
     factory_calls: dict[int, list[int]] = field(default_factory=dict)
     escaped_factories: set[int] = field(default_factory=set)
+    scopes: dict[int, ScopeFacts] = field(default_factory=dict)
+    families: dict[int, FamilyFacts] = field(default_factory=dict)
+    # Names of functions that compute a module's output (``forward``, and what a
+    # class body assigns to it): the analysis follows mentions from them.
+    roots: set[str] = field(default_factory=set)
+    # Functions of the module used as values (passed, stored): key (None, name).
+    passed_functions: set[tuple] = field(default_factory=set)
+    # Module objects passed to a class the blocks stage blanked out: a finding
+    # involving them may depend on what that class does with them (the engine
+    # then analyses the whole text).
+    ghost_refs: dict[str, set] = field(default_factory=dict)  # ghost name -> refs
 
 
 

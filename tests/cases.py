@@ -1220,14 +1220,16 @@ CASES += [
         inputs = (torch.randn(2, 3, 8, 8),)
         """,
     ),
-    # Regression: a subscript assignment target crashed the walker.
+    # Regression: a subscript assignment target crashed the walker.  The container
+    # goes into a dict the analysis does not follow (anything reading the dict may
+    # index into it): silent since the container use model (issue 9).
     Case(
         "subscript_assignment_target",
         """
         import torch
         import torch.nn as nn
         table = {}
-        table["a", 1] = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4))  # expect: CBL001
+        table["a", 1] = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4))
         model = table["a", 1]
         inputs = (torch.randn(2, 3, 8, 8),)
         """,

@@ -255,6 +255,33 @@ def outputs(program: Program, biases: Sequence[str] = ()) -> list[torch.Tensor]:
         return tensors(run(model, inputs))
 
 
+def eval_outputs(program: Program, biases: Sequence[str] = ()) -> list[torch.Tensor]:
+    """Outputs in eval mode after training, the biases at ``biases`` randomised.
+
+    A norm's running mean absorbs a cancelled bias only as training goes on (the
+    gap decays like ``(1 - momentum) ** steps``); with momentum 1 it is the last
+    batch's mean, which holds the bias exactly, so every norm whose momentum
+    would update its statistics gets momentum 1, from fresh running statistics,
+    before two training steps (a norm the model keeps in eval mode while
+    training, or one that never updates -- momentum 0, an InstanceNorm's
+    ``None`` -- learns nothing: that is what the eval comparison is for).
+    """
+    model, inputs = program.fresh(biases)
+    norm_base = nn.modules.batchnorm._NormBase
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, norm_base) and m.track_running_stats and m.running_mean is not None:
+                instance = isinstance(m, nn.modules.instancenorm._InstanceNorm)
+                if m.momentum != 0 and not (instance and m.momentum is None):
+                    m.momentum = 1.0
+                    m.reset_running_stats()
+        model.train()
+        for _ in range(2):
+            run(model, inputs)
+        model.eval()
+        return tensors(run(model, inputs))
+
+
 def same_outputs(a: list[torch.Tensor], b: list[torch.Tensor]) -> tuple[bool, float]:
     """(allclose everywhere, max abs difference)."""
     if len(a) != len(b) or any(x.shape != y.shape for x, y in zip(a, b)):

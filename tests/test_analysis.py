@@ -8,6 +8,8 @@ import sys
 from convbnlint.analysis import Analysis
 from convbnlint.catalog.torch import CATALOG
 from convbnlint.ir import (
+    ESCAPE,
+    OTHER,
     BIND,
     ESCAPED,
     Graph,
@@ -69,11 +71,36 @@ def test_holder_called_into_norm_and_an_escape() -> None:
     facts.bindings[conv.holder] = [SiteRef(0)]
     facts.bindings[bn.holder] = [SiteRef(1)]
     facts.uses[SiteRef(0)] = {BIND}
+    facts.uses[SiteRef(1)] = {BIND}
     facts.uses[conv] = {call_use(0)}
-    facts.invocations[0] = Invocation(0, conv, {bn})
+    facts.uses[bn] = {call_use(1)}
+    # self.bn(self.conv(x)): the conv's output is the bn's only input, and the only one.
+    facts.invocations[0] = Invocation(0, conv, {1}, {OTHER})
+    facts.invocations[1] = Invocation(1, bn, {ESCAPE}, {0})
     assert [f.site for f in Analysis(facts).findings()] == [0]
     facts.uses[conv] = {call_use(0), ESCAPED}
     assert Analysis(facts).findings() == []
+
+
+def test_a_norm_that_also_normalizes_other_inputs_does_not_cancel() -> None:
+    """self.bn(self.conv(x)) + self.bn(y): the running mean mixes y's."""
+    conv, bn = HolderRef(("attr", 0, "conv")), HolderRef(("attr", 0, "bn"))
+    facts = ModuleFacts()
+    facts.sites[0] = Site(0, CONV, Bias.DEFAULT)
+    facts.sites[1] = Site(1, BN)
+    facts.bindings[conv.holder] = [SiteRef(0)]
+    facts.bindings[bn.holder] = [SiteRef(1)]
+    facts.uses[conv] = {call_use(0)}
+    facts.uses[bn] = {call_use(1), call_use(2)}
+    facts.invocations[0] = Invocation(0, conv, {1}, {OTHER})
+    facts.invocations[1] = Invocation(1, bn, {ESCAPE}, {0})
+    facts.invocations[2] = Invocation(2, bn, {ESCAPE}, {OTHER})
+    assert Analysis(facts).findings() == []
+    del facts.invocations[2]
+    facts.uses[bn] = {call_use(1), ("method", "eval", "none", 0)}  # frozen: eval mode
+    assert Analysis(facts).findings() == []
+    facts.uses[bn] = {call_use(1), ("method", "train", "true", 0)}  # train(True): fine
+    assert [f.site for f in Analysis(facts).findings()] == [0]
 
 
 def test_transparent_layer_passes_the_question_on() -> None:
@@ -101,5 +128,6 @@ def test_conditional_edges() -> None:
     without = graph.then(Graph.single(relu), frozenset({negative}))
     facts.sites[2] = Site(2, SEQ, items=with_bn.union(without))
     facts.uses[SiteRef(0)] = {member_use(2)}
+    facts.uses[SiteRef(1)] = {member_use(2)}  # (the norm's runs must be known too)
     (finding,) = Analysis(facts).findings()
     assert finding.literal == literal

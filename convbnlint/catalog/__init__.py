@@ -28,7 +28,7 @@ The vocabulary a framework module may use:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import AnyStr, Union
 from enum import Enum
 
@@ -42,6 +42,9 @@ class Role(str, Enum):
     # op(x + b) == op(x) + b for every per-channel constant b (and every input),
     # possibly only under conditions on its arguments (``transparent_when``).
     TRANSPARENT = "transparent"
+    # Holds modules by index or key and runs none of them (``ModuleList``): its
+    # items are reached by subscript or iteration, each then used on its own.
+    COLLECTION = "collection"
 
 
 class Apply(str, Enum):
@@ -63,6 +66,11 @@ class ArgIs:
     absent_ok: bool = True
     negate: bool = False
     unknown_ok: bool = False
+
+    def accepts(self, value: object) -> bool:
+        """A constant value meets the condition (``True == 1`` does not count)."""
+        listed = any(value == v and type(value) is type(v) for v in self.values)
+        return listed != self.negate
 
 
 @dataclass(frozen=True)
@@ -135,6 +143,10 @@ class LayerSpec:
     transparent_into: tuple[str, ...] = ()
     # CANCELLING_NORM only: the biased-layer families whose bias it cancels.
     cancels: tuple[str, ...] = ("conv",)
+    # CANCELLING_NORM only: alternatives of conditions under which it still cancels
+    # in eval mode after training (its running mean learns the bias); empty means
+    # always.  The attribute of the same name assigned later must satisfy them too.
+    cancels_when: tuple[tuple[ArgIs, ...], ...] = ()
     # BIASED: the output-channel argument; CANCELLING_NORM: the channel argument.
     # Used where the math holds only if they agree (Linear -> BatchNorm1d).
     channels_param: str | None = None
@@ -233,26 +245,74 @@ class Framework:
     # none of them is trusted there.
     freezers: tuple[tuple[str, str], ...] = ()
 
+    # --- how code can reach a module object (the walker's use classification) ---
+    # The framework's module base classes (``torch.nn.Module``): a class deriving
+    # only from these and from classes of the file runs no code the file does not show.
+    module_bases: frozenset[str] = frozenset()
+    # Methods that enumerate a module's parameters or buffers (tensors, not modules),
+    # even where ``submodule_enumerators`` lists them too.
+    parameter_enumerators: frozenset[str] = frozenset()
+    # Of ``submodule_enumerators``: those yielding (name, module) pairs, and those
+    # yielding only direct children (the rest yield every submodule at any depth).
+    named_enumerators: frozenset[str] = frozenset()
+    child_enumerators: frozenset[str] = frozenset()
+    # Methods of a COLLECTION that add items (``append``, ``extend``...) and that
+    # give its items (``values``) or (key, item) pairs (``items``).
+    collection_adders: frozenset[str] = frozenset()
+    collection_values: frozenset[str] = frozenset()
+    collection_pairs: frozenset[str] = frozenset()
+    # Functions of the framework known only to look at a module they are given
+    # (usage logging): last name parts of imported functions.
+    inspecting_functions: frozenset[str] = frozenset()
+    # Methods that call a function on every submodule: ``apply(fn)``.
+    callback_appliers: frozenset[str] = frozenset()
+    # Module methods that change neither a module's wiring nor its outputs
+    # (parameters, state dicts, device and dtype moves).  Kept conservative: a
+    # method not listed here or below makes the object escape.
+    harmless_methods: frozenset[str] = frozenset()
+    # (Those returning the module itself: ``self_returning_methods`` above.)
+    # Methods switching train/eval mode: ``eval()``, ``train(mode)``; the first
+    # switches to eval, the rest take the mode as first argument (absent: train).
+    eval_methods: frozenset[str] = frozenset()
+    train_methods: frozenset[str] = frozenset()
+    # Data attributes a store to which switches mode (``m.training = False``).
+    mode_attrs: frozenset[str] = frozenset()
+    # Attributes of a normalization that may be assigned without changing what it
+    # subtracts (parameters, running statistics, epsilon).
+    norm_harmless_stores: frozenset[str] = frozenset()
+    # Functions that initialise a parameter in place (``nn.init.zeros_(m.bias)``):
+    # dotted-name prefixes.
+    param_init_prefixes: tuple[str, ...] = ()
+    # Functions that hook every module of the process (``register_module_forward_hook``):
+    # last name parts (any callee so named makes every module unknown).
+    global_hooks: frozenset[str] = frozenset()
+    # Dotted-name prefixes of the framework's own code: assigning an attribute under
+    # one (``torch.nn.functional.batch_norm = f``) can change any layer, except
+    # under ``config_prefixes`` (``torch.backends.cudnn.benchmark = True``).
+    patch_prefixes: tuple[str, ...] = ()
+    config_prefixes: tuple[str, ...] = ()
+    # Module classes whose output has more than two dimensions (sequence models,
+    # embeddings): a Linear fed by one is not followed by a 2-D BatchNorm1d input.
+    not_2d_outputs: frozenset[str] = frozenset()
+    # Tensor methods whose result has other than two dimensions when given these
+    # arguments: ``view``/``reshape`` with more or fewer than two sizes, and
+    # methods that always reorder or add axes.
+    reshape_methods: frozenset[str] = frozenset()
+    axis_methods: frozenset[str] = frozenset()
+
     def union(self, other: Framework) -> Framework:
-        return Framework(
-            f"{self.name}+{other.name}",
-            self.forward_methods | other.forward_methods,
-            self.init_methods | other.init_methods,
-            self.output_attrs | other.output_attrs,
-            self.submodule_enumerators | other.submodule_enumerators,
-            self.submodule_registrars | other.submodule_registrars,
-            self.dynamic_attrs | other.dynamic_attrs,
-            self.tensor_meta_attrs | other.tensor_meta_attrs,
-            self.tensor_meta_methods | other.tensor_meta_methods,
-            self.container_appenders | other.container_appenders,
-            self.container_mutators | other.container_mutators,
-            self.state_attrs | other.state_attrs,
-            self.partial_makers | other.partial_makers,
-            tuple(dict.fromkeys(self.default_changers + other.default_changers)),
-            # Known only where every merged framework agrees.
-            self.self_returning_methods & other.self_returning_methods,
-            freezers=self.freezers + other.freezers,
-        )
+        merged = {}
+        for f in fields(self):
+            a, b = getattr(self, f.name), getattr(other, f.name)
+            if f.name == "name":
+                merged[f.name] = f"{a}+{b}"
+            elif f.name == "self_returning_methods":
+                merged[f.name] = a & b  # known only where every merged framework agrees
+            elif isinstance(a, tuple):
+                merged[f.name] = a + tuple(x for x in b if x not in a)
+            else:
+                merged[f.name] = a | b
+        return Framework(**merged)
 
 
 @dataclass(frozen=True)
@@ -269,9 +329,13 @@ class Catalog:
     # Built from the catalog's own tokens and specs when empty; ``merge`` keeps each.
     # No roots: the tokens alone decide (torch keeps the prefilter it always had).
     gates: tuple[tuple[tuple[bytes, ...], tuple[bytes, ...]], ...] = ()
+    # Each framework's own vocabulary, for a merged catalog (see :meth:`vocabulary`).
+    parts: tuple[Framework, ...] = ()
     by_name: dict[str, LayerSpec] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if not self.parts:
+            object.__setattr__(self, "parts", (self.framework,))
         specs = self.specs
         for spec in specs:
             if not spec.framework:
@@ -292,6 +356,14 @@ class Catalog:
 
     def lookup(self, qualname: str) -> LayerSpec | None:
         return self.by_name.get(qualname)
+
+    def vocabulary(self, name: str) -> Framework:
+        """One framework's vocabulary by its name (a spec's ``framework``); the
+        merged one when not known."""
+        for part in self.parts:
+            if part.name == name:
+                return part
+        return self.framework
 
     @property
     def settings(self) -> frozenset[str]:
@@ -318,7 +390,7 @@ class Catalog:
             if layout is not None and layout.setting in wanted:
                 spec = replace(spec, layout=replace(layout, default=wanted[layout.setting]))
             specs.append(spec)
-        out = Catalog(self.framework, tuple(specs), self.prefilter_tokens, self.gates)
+        out = Catalog(self.framework, tuple(specs), self.prefilter_tokens, self.gates, self.parts)
         _CONFIGURED[key] = (self, out)
         return out
 
@@ -388,13 +460,15 @@ def merge(*catalogs: Catalog) -> Catalog:
     tokens: list[bytes] = []
     gates: list[tuple[tuple[bytes, ...], tuple[bytes, ...]]] = []
     framework = catalogs[0].framework
+    parts: list[Framework] = []
     for cat in catalogs:
         specs.extend(cat.specs)
         tokens.extend(t for t in cat.prefilter_tokens if t not in tokens)
         gates.extend(cat.gates)
+        parts.extend(p for p in cat.parts if p not in parts)
         if cat is not catalogs[0]:
             framework = framework.union(cat.framework)
-    return Catalog(framework, tuple(specs), tuple(tokens), tuple(gates))
+    return Catalog(framework, tuple(specs), tuple(tokens), tuple(gates), tuple(parts))
 
 
 def passes(text: AnyStr, catalog: Catalog) -> bool:

@@ -14,8 +14,7 @@ checks them with :mod:`inspect` whenever torch is installed):
 
 from __future__ import annotations
 
-from convbnlint.catalog import ArgIs, ArgSame, Catalog, Framework, LayerSpec, Role
-from convbnlint.catalog._torchlike import learns
+from convbnlint.catalog import ArgIs, ArgSame, Catalog, Framework, LayerSpec, Role, When
 
 # AvgPool{1,2,3}d(kernel_size, stride, padding, ceil_mode, count_include_pad[, divisor_override])
 # averages real elements only when nothing pads the window (or padding is not
@@ -29,6 +28,22 @@ _AVGPOOL_TRANSPARENT = (
     ),
     (ArgIs("count_include_pad", 4, (False, 0), absent_ok=False), _NO_DIVISOR),
 )
+
+
+def _keeps_cancelling(shift: int, tracks: bool, none_updates: bool) -> When:
+    """A norm's bias cancellation survives into eval mode when its running mean
+    learns the bias: a momentum that updates it (not 0; ``None`` is a cumulative
+    average for a BatchNorm, but no update at all for an InstanceNorm), or no
+    running statistics at all (eval then uses the batch's own statistics).
+
+    ``(num_features, eps, momentum, affine, track_running_stats, ...)``: momentum
+    at 2, track_running_stats at 4 (one less for the lazy classes, which have no
+    ``num_features``); ``tracks``: the class default of ``track_running_stats``.
+    """
+    frozen: tuple[object, ...] = (0, 0.0, False) if none_updates else (0, 0.0, False, None)
+    momentum = ArgIs("momentum", 2 + shift, frozen, absent_ok=True, negate=True)
+    no_stats = ArgIs("track_running_stats", 4 + shift, (False, 0), absent_ok=not tracks)
+    return ((momentum,), (no_stats,))
 
 
 def _spec(module: str, name: str, role: Role, **kw: object) -> LayerSpec:
@@ -77,22 +92,34 @@ def _build() -> tuple[LayerSpec, ...]:
         "channels_param": "num_features",
         "channels_index": 0,
     }
-    # (eps, momentum) follow num_features; the Lazy classes have no num_features.
-    moves = ((learns(2),),)
-    lazy_moves = ((learns(1),),)
-    specs.append(_spec("batchnorm", "BatchNorm1d", Role.CANCELLING_NORM, when=moves,
-                       **for_linear))
-    specs.append(_spec("batchnorm", "SyncBatchNorm", Role.CANCELLING_NORM, when=moves,
-                       **for_linear))
+    bn, lazy_bn = _keeps_cancelling(0, True, True), _keeps_cancelling(-1, True, True)
+    # (The lazy instance norms track running statistics by default; InstanceNorm does not.)
+    inorm, lazy_inorm = _keeps_cancelling(0, False, False), _keeps_cancelling(-1, True, False)
+    specs.append(
+        _spec("batchnorm", "BatchNorm1d", Role.CANCELLING_NORM, when=bn, **for_linear)
+    )
+    specs.append(
+        _spec("batchnorm", "SyncBatchNorm", Role.CANCELLING_NORM, when=bn, **for_linear)
+    )
     for dim in (1, 2, 3):
         if dim != 1:
-            specs.append(_spec("batchnorm", f"BatchNorm{dim}d", Role.CANCELLING_NORM, when=moves))
-        specs.append(_spec("batchnorm", f"LazyBatchNorm{dim}d", Role.CANCELLING_NORM,
-                           when=lazy_moves))
-        specs.append(_spec("instancenorm", f"InstanceNorm{dim}d", Role.CANCELLING_NORM,
-                           when=moves))
-        specs.append(_spec("instancenorm", f"LazyInstanceNorm{dim}d", Role.CANCELLING_NORM,
-                           when=lazy_moves))
+            specs.append(
+                _spec("batchnorm", f"BatchNorm{dim}d", Role.CANCELLING_NORM, when=bn)
+            )
+        specs.append(
+            _spec("batchnorm", f"LazyBatchNorm{dim}d", Role.CANCELLING_NORM, when=lazy_bn)
+        )
+        specs.append(
+            _spec("instancenorm", f"InstanceNorm{dim}d", Role.CANCELLING_NORM, when=inorm)
+        )
+        specs.append(
+            _spec(
+                "instancenorm",
+                f"LazyInstanceNorm{dim}d",
+                Role.CANCELLING_NORM,
+                when=lazy_inorm,
+            )
+        )
     # GroupNorm(num_groups, num_channels) with one channel per group (the same
     # expression for both) normalizes each channel alone: an instance norm.
     specs.append(
@@ -104,6 +131,8 @@ def _build() -> tuple[LayerSpec, ...]:
         )
     )
     specs.append(_spec("container", "Sequential", Role.SEQUENTIAL))
+    specs.append(_spec("container", "ModuleList", Role.COLLECTION))
+    specs.append(_spec("container", "ModuleDict", Role.COLLECTION))
     # Bias-transparent layers: the norm after them still cancels the bias.
     specs.append(_spec("linear", "Identity", Role.TRANSPARENT))
     for dim in (1, 2, 3):
@@ -128,29 +157,86 @@ def _build() -> tuple[LayerSpec, ...]:
     return tuple(specs)
 
 
+_SELF_RETURNING = frozenset(
+    {
+        "to", "cuda", "cpu", "xpu", "ipu", "mtia", "float", "double", "half", "bfloat16",
+        "type", "to_empty", "requires_grad_", "share_memory",
+    }
+)
+
 FRAMEWORK = Framework(
     name="torch",
     forward_methods=frozenset({"forward", "__call__"}),
     output_attrs=frozenset(
         {"forward", "__call__", "_conv_forward", "register_forward_hook", "_call_impl"}
     ),
-    submodule_enumerators=frozenset(
-        {"modules", "named_modules", "children", "named_children", "parameters", "named_parameters"}
-    ),
+    submodule_enumerators=frozenset({"modules", "named_modules", "children", "named_children"}),
     submodule_registrars=frozenset({"add_module", "register_module"}),
     dynamic_attrs=frozenset({"__dict__", "_modules"}),
     tensor_meta_attrs=frozenset({"shape", "dtype", "device", "ndim", "is_cuda", "requires_grad"}),
     tensor_meta_methods=frozenset({"size", "dim"}),
-    # torch.nn.Module methods documented to return ``self``.
-    self_returning_methods=frozenset(
-        {"to", "cuda", "cpu", "float", "double", "half", "bfloat16", "train", "eval", "requires_grad_"}
-    ),
     container_appenders=frozenset({"append"}),
     container_mutators=frozenset(
         {"insert", "extend", "pop", "__setitem__", "__delitem__", "__iadd__", "_modules"}
     ),
     partial_makers=frozenset({"functools.partial"}),
     state_attrs=frozenset({"training"}),
+    module_bases=frozenset({"torch.nn.Module", "torch.nn.modules.module.Module"}),
+    named_enumerators=frozenset({"named_modules", "named_children"}),
+    parameter_enumerators=frozenset(
+        {"parameters", "named_parameters", "buffers", "named_buffers", "state_dict"}
+    ),
+    child_enumerators=frozenset({"children", "named_children"}),
+    collection_adders=frozenset({"append", "extend", "insert", "update", "__setitem__"}),
+    collection_values=frozenset({"values"}),
+    collection_pairs=frozenset({"items"}),
+    inspecting_functions=frozenset({"_log_api_usage_once"}),
+    callback_appliers=frozenset({"apply"}),
+    harmless_methods=_SELF_RETURNING
+    | frozenset(
+        {
+            "parameters", "named_parameters", "buffers", "named_buffers", "state_dict",
+            "load_state_dict", "reset_parameters", "reset_running_stats", "extra_repr",
+            "register_buffer", "register_parameter", "get_parameter", "get_buffer",
+            "_get_name", "__repr__", "__str__", "__sizeof__", "numel", "__len__", "keys",
+            "zero_grad",
+        }
+    ),
+    self_returning_methods=_SELF_RETURNING | frozenset({"train", "eval", "apply"}),
+    eval_methods=frozenset({"eval"}),
+    train_methods=frozenset({"train"}),
+    mode_attrs=frozenset({"training"}),
+    norm_harmless_stores=frozenset(
+        {"weight", "bias", "eps", "running_mean", "running_var", "num_batches_tracked"}
+    ),
+    param_init_prefixes=("torch.nn.init.",),
+    global_hooks=frozenset(
+        {
+            "register_module_forward_hook",
+            "register_module_forward_pre_hook",
+            "register_module_full_backward_hook",
+            "register_module_full_backward_pre_hook",
+            "register_module_backward_hook",
+            "register_module_buffer_registration_hook",
+            "register_module_module_registration_hook",
+            "register_module_parameter_registration_hook",
+        }
+    ),
+    patch_prefixes=("torch.",),
+    config_prefixes=("torch.backends.",),
+    not_2d_outputs=frozenset(
+        {
+            "torch.nn.LSTM", "torch.nn.GRU", "torch.nn.RNN", "torch.nn.Embedding",
+            "torch.nn.MultiheadAttention", "torch.nn.Transformer",
+            "torch.nn.TransformerEncoder", "torch.nn.TransformerDecoder",
+            "torch.nn.TransformerEncoderLayer", "torch.nn.TransformerDecoderLayer",
+            "torch.nn.Conv1d", "torch.nn.Unflatten",
+        }
+    ),
+    reshape_methods=frozenset({"view", "reshape", "expand", "repeat", "tile"}),
+    axis_methods=frozenset(
+        {"transpose", "permute", "unsqueeze", "swapaxes", "swapdims", "movedim", "mT", "unfold"}
+    ),
 )
 
 CATALOG = Catalog(

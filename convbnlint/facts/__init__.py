@@ -48,12 +48,21 @@ __all__ = [
 ]
 
 
-def collect(module: cst.Module, catalog: Catalog, names: NameResolver | None = None) -> FactBuilder:
-    """Walk ``module`` and return the builder holding its facts and node table."""
+def collect(
+    module: cst.Module,
+    catalog: Catalog,
+    names: NameResolver | None = None,
+    ghosts: frozenset[str] = frozenset(),
+) -> FactBuilder:
+    """Walk ``module`` and return the builder holding its facts and node table.
+
+    ``ghosts``: classes of the module blanked out of ``module`` by the blocks stage
+    (:class:`convbnlint.syntax.stages.Plan`)."""
     builder = FactBuilder(module, catalog, names or LibcstNames(module))
-    _prescan.NAMES_MEMO.clear()
+    builder.ghosts = ghosts
+    _prescan.clear_memos()
     try:
         builder.build()
     finally:
-        _prescan.NAMES_MEMO.clear()
+        _prescan.clear_memos()
     return builder

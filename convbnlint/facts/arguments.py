@@ -283,6 +283,11 @@ def constant(node: cst.BaseExpression) -> object:
             return int(node.value.replace("_", ""), 0)
         except ValueError:
             return NOT_CONST
+    if isinstance(node, cst.Float):
+        try:
+            return float(node.value.replace("_", ""))
+        except ValueError:
+            return NOT_CONST
     if isinstance(node, cst.Tuple):
         items = tuple(constant(e.value) for e in node.elements)
         return NOT_CONST if NOT_CONST in items else items
@@ -296,11 +301,6 @@ def constant(node: cst.BaseExpression) -> object:
     ):
         inner = constant(node.expression)
         return NOT_CONST if inner is NOT_CONST else -inner  # type: ignore[operator]
-    if isinstance(node, cst.Float):
-        try:
-            return float(node.value.replace("_", ""))
-        except ValueError:
-            return NOT_CONST
     return NOT_CONST
 
 

@@ -6,6 +6,8 @@ statement and expression walkers (:mod:`convbnlint.facts.scope`) fill its
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
@@ -19,7 +21,24 @@ from convbnlint.facts.arguments import (
     layout_axes,
 )
 from convbnlint.facts.prescan import prescan, returns
-from convbnlint.ir import Invocation, ModuleFacts, Ref, Site, UnknownRef, ESCAPED
+from convbnlint.ir import (
+    CLASS_PATCHED,
+    ESCAPE,
+    OTHER,
+    ESCAPED,
+    EXPORTED,
+    SELF_ESCAPED,
+    OUTPUT,
+    HolderRef,
+    FamilyFacts,
+    FamilyRef,
+    Invocation,
+    ModuleFacts,
+    Ref,
+    ScopeFacts,
+    Site,
+    UnknownRef,
+)
 from convbnlint.syntax.names import NameResolver
 from convbnlint.types import Span
 
@@ -45,20 +64,66 @@ class FactBuilder:
         # ``functools.partial(<catalogued class>, ...)`` calls, by id (Site.partial).
         self.partial_nodes: dict[int, cst.Call] = {}
         self._known_kwargs: dict[cst.CSTNode, frozenset[str]] | None = None
+        # Top-level classes by name (not otherwise bound at module level).
+        self.class_families: dict[str, int] = {}
+        # The module's functions and the methods of its top-level classes:
+        # (family or None, name) -> one signature per definition.
+        self.functions: dict[tuple, list[Signature]] = {}
+        # Functions defined inside functions, by (None, name), as they are walked.
+        self.nested_functions: dict[tuple, list[Signature]] = {}
+        self.module_bound: set[str] = set()
+        # Classes blanked out by the blocks stage: known by name only (``collect``).
+        self.ghosts: frozenset[str] = frozenset()
+        # Debugging aid: (ref, use) -> the statements that recorded it.
+        self.debug: dict[tuple, list] | None = None
+        self.current: cst.CSTNode | None = None
+        # Holders of modules whose output is not 2-D (``self.lstm = nn.LSTM(...)``).
+        self.not_2d_holders: set[tuple] = set()
+        self.not_2d_classes: frozenset[str] = self._with_aliases(self.framework.not_2d_outputs)
+        # Methods that return their module in some framework (``ResultRef`` checks which).
+        self.self_returning_any: frozenset[str] = frozenset().union(
+            *(part.self_returning_methods for part in catalog.parts)
+        )
+        # Enumerators that yield modules (not parameters).
+        self.module_enumerators = (
+            self.framework.submodule_enumerators - self.framework.parameter_enumerators
+        )
 
     # -- public
     def build(self) -> ModuleFacts:
+        top = prescan(self.module.body)
+        self.module_bound = top.complex_bound | set(top.simple_rhs)
         self._assign_families()
+        self._find_functions(top)
         self._find_factories()
-        self.module_info = prescan(self.module.body)
+        self.module_info = top
         from convbnlint.facts.scope import Scope
 
-        scope = Scope(self, self._scope_id(self.module), prescan(self.module.body), None, None)
+        self.facts.roots |= self.framework.forward_methods
+        module_scope = self._scope_id(self.module)
+        self.facts.scopes[module_scope] = ScopeFacts(None, None, None)
+        scope = Scope(self, module_scope, top, None, None)
         scope.local_bound = set()
-        scope.run_body(self.module.body)
+        env = scope.run_body(self.module.body)
+        scope.finish_builders(env)
+        # The models the module's names hold at its end are run as a whole by
+        # whatever drives the program; what its functions return is used by
+        # callers elsewhere too.
+        for value in (env or {}).values():
+            if isinstance(value, frozenset):
+                for ref in value:
+                    if not isinstance(ref, int):
+                        self.use(ref, EXPORTED)
+                    elif ref != OTHER:  # an output left in a module-level name
+                        self.facts.invocations[ref].consumers.add(ESCAPE)
+        for name in scope.holder_names:
+            self.use(scope.local(name), EXPORTED)
+        for key in self.functions:
+            self.use(HolderRef(("return", key)), OUTPUT)
         for lid in self.facts.escaped_lists:
             for ref in self.facts.list_elements.get(lid, ()):
-                self.use(ref, ESCAPED)
+                # (An instance in the list may be ``self``: handed on by its class.)
+                self.use(ref, SELF_ESCAPED if isinstance(ref, FamilyRef) else ESCAPED)
         return self.facts
 
     def _find_factories(self) -> None:
@@ -95,6 +160,120 @@ class FactBuilder:
     def _scope_id(self, node: cst.CSTNode) -> int:
         return self._scope_ids.setdefault(node, len(self._scope_ids))
 
+    @staticmethod
+    def _with_aliases(qualnames: frozenset[str]) -> frozenset[str]:
+        """``torch.nn.LSTM`` also as ``torch.nn.modules.<module>.LSTM``: any dotted
+        name ending in the class name under the same package root."""
+        out = set(qualnames)
+        for q in qualnames:
+            root, _, name = q.rpartition(".")
+            for mod in ("rnn", "sparse", "activation", "transformer", "conv", "flatten"):
+                out.add(f"{root}.modules.{mod}.{name}")
+            out.add(f"{root}.modules.{name}")
+        return frozenset(out)
+
+    def family_facts(self, family: int) -> FamilyFacts:
+        return self.facts.families.setdefault(family, FamilyFacts())
+
+    def _find_functions(self, top: object) -> None:
+        """Signatures of the module's functions and of its top-level classes' methods."""
+        defs: dict[str, list[cst.FunctionDef]] = {}
+        for stmt in self.module.body:
+            if isinstance(stmt, cst.FunctionDef):
+                defs.setdefault(stmt.name.value, []).append(stmt)
+        for name, nodes in defs.items():
+            if len(nodes) == 1 and name not in top.simple_rhs:  # type: ignore[attr-defined]
+                self.functions[(None, name)] = [Signature(nodes[0], self._scope_id(nodes[0]), False)]
+        for stmt in self.module.body:
+            if not isinstance(stmt, cst.ClassDef):
+                continue
+            family = self._families[stmt.name.value]
+            facts = self.family_facts(family)
+            facts.names.add(stmt.name.value)
+            body = stmt.body.body
+            for item in body:
+                if isinstance(item, cst.FunctionDef):
+                    facts.methods.add(item.name.value)
+                    decorators = {
+                        d.decorator.value
+                        for d in item.decorators
+                        if isinstance(d.decorator, cst.Name)
+                    }
+                    sig = Signature(item, self._scope_id(item), "staticmethod" not in decorators)
+                    self.functions.setdefault((family, item.name.value), []).append(sig)
+                elif isinstance(item, cst.SimpleStatementLine):
+                    for small in item.body:
+                        targets: list[cst.BaseExpression] = []
+                        if isinstance(small, cst.Assign):
+                            targets = [t.target for t in small.targets]
+                        elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
+                            targets = [small.target]
+                        for t in targets:
+                            if isinstance(t, cst.Name):
+                                facts.methods.add(t.value)
+        bound_elsewhere = self.module_bound - {
+            s.name.value for s in self.module.body if isinstance(s, (cst.ClassDef, cst.FunctionDef))
+        }
+        counts: dict[str, int] = {}
+        for stmt in self.module.body:
+            if isinstance(stmt, (cst.ClassDef, cst.FunctionDef)):
+                counts[stmt.name.value] = counts.get(stmt.name.value, 0) + 1
+        for i, name in enumerate(sorted(self.ghosts - set(counts) - self.module_bound)):
+            # (The stage cannot tell a blanked class from a blanked function here:
+            # a ghost is both; either way its calls are handled as a ghost's.)
+            family = 20_000 + i
+            self.family_facts(family).names.add(name)
+            self.family_facts(family).ghost = True
+            self.class_families[name] = family
+        for stmt in self.module.body:
+            if isinstance(stmt, cst.ClassDef):
+                name = stmt.name.value
+                family = self._families[name]
+                if counts[name] == 1 and name not in bound_elsewhere:
+                    self.class_families[name] = family
+                else:
+                    # The class name may denote something else: its instances
+                    # cannot be followed.
+                    self.use(FamilyRef(family), CLASS_PATCHED)
+                self._check_bases(stmt, family)
+
+    def _check_bases(self, cls: cst.ClassDef, family: int) -> None:
+        """Bases that are neither classes of the module nor framework module bases,
+        a metaclass, or a forward defined: the container's own forward may not run."""
+        facts = self.family_facts(family)
+        for base in cls.bases:
+            value = base.value
+            if isinstance(value, cst.Name) and value.value in self._families:
+                continue
+            names = self.names(value)
+            if names and all(
+                n in self.framework.module_bases
+                or ((spec := self.catalog.lookup(n)) is not None and spec.role is Role.SEQUENTIAL)
+                for n in names
+            ):
+                for n in names:
+                    spec = self.catalog.lookup(n)
+                    if spec is not None:
+                        facts.framework = facts.framework or spec.framework
+                    for part in self.catalog.parts:
+                        if n in part.module_bases:
+                            facts.framework = facts.framework or part.name
+                continue
+            facts.unknown_bases = True
+        if cls.keywords:
+            facts.unknown_bases = True
+
+    def seq_forward_kept(self, family: int) -> bool:
+        """A container subclass family whose instances run the container's own forward."""
+        facts = self.family_facts(family)
+        return not facts.unknown_bases and not (facts.methods & self.framework.forward_methods)
+
+    def specs_named(self, name: str) -> frozenset[str]:
+        """Catalogued classes whose class name is ``name`` (name-based patches)."""
+        return frozenset(
+            spec.qualname for spec in self.catalog.specs if spec.name == name
+        )
+
     def _assign_families(self) -> None:
         """Classes related by inheritance inside this module share ``self`` attributes."""
         classes = [s for s in self.module.body if isinstance(s, cst.ClassDef)]
@@ -118,7 +297,23 @@ class FactBuilder:
         if cls.name.value in self._families and cls in self.module.body:
             return self._families[cls.name.value]
         nested_counter[0] += 1
-        return 10_000 + self._scope_id(cls)
+        family = 10_000 + self._scope_id(cls)
+        facts = self.family_facts(family)
+        facts.names.add(cls.name.value)
+        for item in cls.body.body:
+            if isinstance(item, cst.FunctionDef):
+                facts.methods.add(item.name.value)
+            elif isinstance(item, cst.SimpleStatementLine):
+                for small in item.body:
+                    if isinstance(small, cst.Assign):
+                        for t in small.targets:
+                            if isinstance(t.target, cst.Name):
+                                facts.methods.add(t.target.value)
+                    elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
+                        if isinstance(small.target, cst.Name):
+                            facts.methods.add(small.target.value)
+        self._check_bases(cls, family)
+        return family
 
     # -- resolution
     def partial_of(self, rhss: list[cst.BaseExpression]) -> tuple[LayerSpec, cst.Call] | None:
@@ -260,6 +455,8 @@ class FactBuilder:
         if isinstance(ref, UnknownRef):
             return
         self.facts.uses.setdefault(ref, set()).add(kind)
+        if self.debug is not None:  # where each use was recorded (tests, debugging)
+            self.debug.setdefault((ref, kind), []).append(self.current)
 
     def bind(self, holder: tuple, ref: Ref) -> None:
         refs = self.facts.bindings.setdefault(holder, [])
@@ -299,3 +496,35 @@ def _merged(partial: cst.Call, call: cst.Call) -> cst.Call:
     keywords += [a for a in call.args if a.keyword is not None or a.star == "**"]
     args = [a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in (*positional, *keywords)]
     return cst.Call(func=call.func, args=args)
+
+
+class Signature:
+    """How a call's arguments reach one definition's parameters."""
+
+    def __init__(self, node: cst.FunctionDef, scope: int, is_method: bool) -> None:
+        params = node.params
+        self.node = node
+        self.scope = scope
+        self.is_method = is_method
+        self.positional = [p.name.value for p in (*params.posonly_params, *params.params)]
+        self.keyword = set(self.positional[len(params.posonly_params):]) | {
+            p.name.value for p in params.kwonly_params
+        }
+
+    def place(self, index: int, args: Sequence[cst.Arg], skip_self: bool) -> str | None:
+        """The parameter argument ``index`` of a call binds, or None (``*args``,
+        ``**kwargs``, an unknown keyword)."""
+        arg = args[index]
+        if arg.star:
+            return None
+        if arg.keyword is not None:
+            name = arg.keyword.value
+            return name if name in self.keyword else None
+        position = sum(1 for a in args[:index] if a.keyword is None and not a.star)
+        position += 1 if skip_self else 0
+        return self.positional[position] if position < len(self.positional) else None
+
+    def first_param(self) -> str | None:
+        """The first parameter after ``self`` (what ``apply`` passes a module to)."""
+        start = 1 if self.is_method else 0
+        return self.positional[start] if len(self.positional) > start else None

@@ -14,6 +14,7 @@ import libcst as cst
 
 from convbnlint.catalog import LayerSpec, Role
 from convbnlint.facts.arguments import argument
+from convbnlint.facts.arguments import string_value
 from convbnlint.facts.env import C_ESCAPE, Ctx, Env
 from convbnlint.ir import (
     EMPTY_GRAPH,
@@ -46,7 +47,7 @@ class Containers:
         if name in self.seq_names:
             self.seq_broken = True  # re-assignment keeps the first position
         self.seq_names.add(name)
-        ref = self.ref_of(value)
+        ref = self.ref_of(value, env)
         node: Ref = self.attr(name) if not isinstance(ref, UnknownRef) else UNKNOWN
         if not isinstance(node, UnknownRef):
             self.b.use(node, member_use(self.seq_site))
@@ -73,12 +74,26 @@ class Containers:
         graph = EMPTY_GRAPH
         ordered = self.ordered_dict_items(args)
         if ordered is not None:
-            for value in ordered:
-                graph = graph.then(Graph.single(self.ref_of(value)), self.conds)
+            keys = [k for k, _ in ordered]
+            site = self.b.facts.sites[sid]
+            site.item_names = None if None in keys else frozenset(keys)  # type: ignore[arg-type]
+            if len(set(keys)) < len(keys):
+                site.items = None  # a repeated key keeps the first position, last value
+                for _, value in ordered:
+                    self.expr(value, C_ESCAPE, env)
+                return
+            for _, value in ordered:
+                graph = graph.then(Graph.single(self.ref_of(value, env)), self.conds)
                 self.expr(value, Ctx("member", seq=sid), env)
-            self.b.facts.sites[sid].items = graph
+            site.items = graph
             return
+        previous: cst.BaseExpression | None = None
         for arg in args:
+            if previous is not None and isinstance(previous, cst.Call):
+                names = self.b.names(previous.func)
+                if names and all(n in self.b.not_2d_classes for n in names):
+                    self.b.facts.sites[sid].after_not_2d.add(self.ref_of(arg.value, env))
+            previous = arg.value
             if arg.star == "*" and isinstance(arg.value, cst.Name):
                 state = env.get(LIST + arg.value.value)
                 if isinstance(state, ListState) and state.clean:
@@ -94,7 +109,7 @@ class Containers:
             if branches is not None:
                 graph = self.then_branches(graph, branches)
                 continue
-            graph = graph.then(Graph.single(self.ref_of(arg.value)), self.conds)
+            graph = graph.then(Graph.single(self.ref_of(arg.value, env)), self.conds)
             self.expr(arg.value, Ctx("member", seq=sid), env)
         self.b.facts.sites[sid].items = graph
 
@@ -195,7 +210,7 @@ class Containers:
                     graph = graph.then(Graph.single(UNKNOWN), self.conds)  # type: ignore[union-attr]
                     self.expr(el.value, C_ESCAPE, env)
                     continue
-                graph = graph.then(Graph.single(self.ref_of(el.value)), self.conds)  # type: ignore[union-attr]
+                graph = graph.then(Graph.single(self.ref_of(el.value, env)), self.conds)  # type: ignore[union-attr]
                 self.expr(el.value, Ctx("member", seq=sid), env)
         elif isinstance(value, cst.Name) and isinstance(env.get(LIST + value.value), ListState):
             state = env[LIST + value.value]
@@ -214,8 +229,11 @@ class Containers:
                 self.expr(arg.value, C_ESCAPE, env)
         self.b.facts.sites[sid].items = graph
 
-    def ordered_dict_items(self, args: Sequence[cst.Arg]) -> list[cst.BaseExpression] | None:
-        """``OrderedDict([("a", m), ...])`` or ``OrderedDict(a=m, ...)`` as the only argument."""
+    def ordered_dict_items(
+        self, args: Sequence[cst.Arg]
+    ) -> list[tuple[str | None, cst.BaseExpression]] | None:
+        """``OrderedDict([("a", m), ...])`` or ``OrderedDict(a=m, ...)`` as the only
+        argument: (key or None when not a literal, value) pairs."""
         if len(args) != 1 or args[0].star or args[0].keyword is not None:
             return None
         call = args[0].value
@@ -225,7 +243,7 @@ class Containers:
         if not names or not set(names) <= {"collections.OrderedDict", "typing.OrderedDict"}:
             return None
         if all(a.keyword is not None and not a.star for a in call.args):
-            return [a.value for a in call.args]
+            return [(a.keyword.value, a.value) for a in call.args]  # type: ignore[union-attr]
         if len(call.args) == 1 and not call.args[0].star and call.args[0].keyword is None:
             seq = call.args[0].value
             if isinstance(seq, (cst.List, cst.Tuple)):
@@ -239,7 +257,7 @@ class Containers:
                         or any(isinstance(e, cst.StarredElement) for e in pair.elements)
                     ):
                         return None
-                    values.append(pair.elements[1].value)
+                    values.append((string_value(pair.elements[0].value), pair.elements[1].value))
                 return values
         return None
 
@@ -267,7 +285,7 @@ class Containers:
                         self.b.facts.list_elements[lid].update(r for r, _ in branches)
                     graph = self.then_branches(graph, branches)
                     continue
-                ref = self.ref_of(el.value)
+                ref = self.ref_of(el.value, env)
                 lid = min(state.lids)
                 self.expr(el.value, Ctx("list", seq=lid), env)
             for lid in state.lids:

@@ -1,15 +1,19 @@
 """The walker's abstract state: contexts (where a value goes) and environments.
 
-An :data:`Env` maps a local name to the invocations whose output it may hold (or,
-under a :data:`~convbnlint.ir.LIST` key, the :class:`~convbnlint.ir.ListState` of a
-list of layers being built); :func:`merge_envs` joins the states of two paths.
+An :data:`Env` maps a local name to what it may hold: ids of invocations whose
+output it may be, :data:`~convbnlint.ir.OTHER` (some other value), and module
+references (:class:`~convbnlint.ir.ElementRef`, :class:`~convbnlint.ir.FamilyRef`,
+parameters, returns); under a :data:`~convbnlint.ir.LIST` key, the
+:class:`~convbnlint.ir.ListState` of a list of layers being built.  A name absent
+from an env holds :data:`~convbnlint.ir.OTHER`.  :func:`merge_envs` joins the
+states of two paths.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from convbnlint.ir import LIST, Ref
+from convbnlint.ir import LIST, OTHER, Ref
 
 # --------------------------------------------------------------------------- contexts
 # A context says where an expression's value goes.
@@ -17,13 +21,13 @@ from convbnlint.ir import LIST, Ref
 
 @dataclass(frozen=True)
 class Ctx:
-    kind: str  # escape | discard | bind | item | sole_input | callee | def | harmless
-    ref: Ref | None = None  # sole_input: the consuming module
-    seq: int = -1  # item
-    index: int = -1  # item
-    inv: int = -1  # callee
-    # sole_input: the call's other arguments, as (keyword, constant) pairs.
-    keywords: tuple[tuple[str, object], ...] = ()
+    # escape | discard | bind | member | list | sole_input | callee | def | harmless
+    # | test (a truth or identity test) | return
+    kind: str
+    ref: Ref | None = None
+    seq: int = -1  # member, list
+    index: int = -1
+    inv: int = -1  # callee; sole_input: the consuming invocation
 
 
 C_ESCAPE = Ctx("escape")
@@ -32,11 +36,13 @@ C_DISCARD = Ctx("discard")
 C_BIND = Ctx("bind")
 C_DEF = Ctx("def")
 C_HARMLESS = Ctx("harmless")
+C_TEST = Ctx("test")
+C_RETURN = Ctx("return")
 
 # Passes over a loop body before giving up on a fixpoint (then everything live is forgotten).
 LOOP_PASSES = 8
 
-Env = dict[str, frozenset[int]]
+Env = dict[str, frozenset]
 
 
 def merge_envs(*envs: Env | None) -> Env | None:
@@ -60,8 +66,10 @@ def merge_envs(*envs: Env | None) -> Env | None:
                 merged = merged.with_partial()
             out[key] = merged
         else:
-            acc: frozenset[int] = frozenset()
+            acc: frozenset = frozenset()
             for v in present:
                 acc = acc | v
+            if len(present) < len(values):  # unset on some path
+                acc = acc | {OTHER}
             out[key] = acc
     return out

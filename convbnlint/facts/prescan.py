@@ -21,6 +21,10 @@ class ScopeInfo:
     simple_rhs: dict[str, list[cst.BaseExpression]] = field(default_factory=dict)
     complex_bound: set[str] = field(default_factory=set)
     closure_names: set[str] = field(default_factory=set)
+    declared: set[str] = field(default_factory=set)  # ``global``/``nonlocal`` names
+    # Every identifier read anywhere in the scanned statements (nested scopes
+    # included, attribute names excluded): what :func:`names_in` gives for them.
+    names: set[str] = field(default_factory=set)
 
 
 def target_names(target: cst.BaseExpression) -> Iterator[str]:
@@ -70,9 +74,20 @@ def names_in(node: cst.CSTNode) -> frozenset[str]:
     """Every identifier read anywhere below ``node`` (attribute names excluded)."""
     hit = NAMES_MEMO.get(node)
     if hit is None:
-        visitor = NamesIn(node)
-        walk(node, visitor)
-        hit = NAMES_MEMO[node] = frozenset(visitor.found)
+        if isinstance(node, cst.FunctionDef):
+            # The body's names come with its prescan (one walk for both); the
+            # header's (decorators, parameters, annotations) from a walk of them.
+            found = set(function_info(node).names)
+            visitor = NamesIn(node)
+            for part in (*node.decorators, node.params, node.returns, node.name):
+                if part is not None:
+                    walk(part, visitor)
+            found |= visitor.found
+            hit = NAMES_MEMO[node] = frozenset(found)
+        else:
+            visitor = NamesIn(node)
+            walk(node, visitor)
+            hit = NAMES_MEMO[node] = frozenset(visitor.found)
     return hit
 
 
@@ -94,6 +109,54 @@ def nested_bound(node: cst.CSTNode) -> set[str]:
     return bound
 
 
+# Names a function binds in its own body (its locals), per function node; ``collect``
+# clears it with NAMES_MEMO.
+LOCALS_MEMO: dict[cst.CSTNode, frozenset[str]] = {}
+
+
+def own_locals(node: cst.CSTNode) -> frozenset[str]:
+    """Names a function binds in its own body and does not declare ``global`` or
+    ``nonlocal``: they are its locals, so reads of them in it (and in scopes nested
+    in it) are not reads of the enclosing scope's names."""
+    if not isinstance(node, cst.FunctionDef):
+        return frozenset()
+    hit = LOCALS_MEMO.get(node)
+    if hit is None:
+        info = function_info(node)
+        bound = info.complex_bound | set(info.simple_rhs)
+        hit = LOCALS_MEMO[node] = frozenset(bound - info.declared)
+    return hit
+
+
+# ``prescan`` of each function's body (without its parameters), per function node.
+INFO_MEMO: dict[cst.CSTNode, ScopeInfo] = {}
+
+
+def clear_memos() -> None:
+    NAMES_MEMO.clear()
+    LOCALS_MEMO.clear()
+    INFO_MEMO.clear()
+
+
+def function_info(node: cst.FunctionDef, params: Iterable[str] = ()) -> ScopeInfo:
+    """``prescan`` of a function's body, computed once per node; ``params`` are added
+    to a copy (they are bound in the function too)."""
+    info = INFO_MEMO.get(node)
+    if info is None:
+        body = node.body.body if isinstance(node.body, cst.IndentedBlock) else node.body.body
+        info = INFO_MEMO[node] = prescan(body)
+    params = set(params)
+    if not params:
+        return info
+    return ScopeInfo(
+        {k: list(v) for k, v in info.simple_rhs.items()},
+        info.complex_bound | params,
+        set(info.closure_names),
+        set(info.declared),
+        info.names,
+    )
+
+
 NESTED = (
     cst.FunctionDef,
     cst.ClassDef,
@@ -110,9 +173,24 @@ def prescan(body: Sequence[cst.CSTNode], params: Iterable[str] = ()) -> ScopeInf
     info = ScopeInfo()
     info.complex_bound.update(params)
 
+    names = info.names
+
     class _V(cst.CSTVisitor):
         def _nested(self, node: cst.CSTNode) -> bool:
-            info.closure_names.update(names_in(node) - nested_bound(node))
+            inner = names_in(node)
+            names.update(inner)
+            info.closure_names.update(inner - nested_bound(node) - own_locals(node))
+            return False
+
+        def visit_Name(self, node: cst.Name) -> None:
+            names.add(node.value)
+
+        def visit_Attribute(self, node: cst.Attribute) -> bool:
+            walk(node.value, self)  # (the attribute's own name is not an identifier)
+            return False
+
+        def visit_Arg(self, node: cst.Arg) -> bool:
+            walk(node.value, self)  # (nor is a keyword's)
             return False
 
         def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
@@ -188,11 +266,13 @@ def prescan(body: Sequence[cst.CSTNode], params: Iterable[str] = ()) -> ScopeInf
             for n in node.names:
                 info.complex_bound.add(n.name.value)
                 info.closure_names.add(n.name.value)
+                info.declared.add(n.name.value)
 
         def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
             for n in node.names:
                 info.complex_bound.add(n.name.value)
                 info.closure_names.add(n.name.value)
+                info.declared.add(n.name.value)
 
         def visit_MatchAs(self, node: cst.MatchAs) -> None:
             if node.name is not None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from convbnlint.catalog import Apply, LayerSpec
+from convbnlint.catalog import Apply, Framework, LayerSpec
 from convbnlint.facts.calls import Calls
 from convbnlint.facts.containers import Containers
 from convbnlint.facts.env import Env
@@ -62,8 +62,20 @@ class Scope(Statements, Expressions, Calls, Containers):
         self.params: set[str] = set()
         self.body: Sequence[cst.CSTNode] = ()
         self._rebound: set[str] | None = None
+        self.fn_node: cst.FunctionDef | None = None
         self.loops: list[tuple[list[Env | None], list[Env | None]]] = []
         self.nested_counter = [0]
+        # Names an enclosing ``isinstance`` test narrows to catalogued classes: uses
+        # through them concern only objects of those classes.
+        self.guards: dict[str, frozenset[str]] = {}
+        # The function's key for its parameters and return value, if callers of the
+        # module can reach it by name; the ``mode`` parameter of a ``train`` override.
+        self.fn_key: tuple | None = None
+        self.mode_param: str | None = None
+        # Walking a value that goes into an object (a bias read in it is stored).
+        self.storing = False
+        # Containers filled by ``append``/``add_module`` in this scope: env key -> sites.
+        self.builder_keys: dict[str, set[int]] = {}
         # Module objects held in local names that nested scopes can see escape.
         for name in self.holder_names & info.closure_names:
             self.b.use(self.local(name), ESCAPED)
@@ -105,6 +117,13 @@ class Scope(Statements, Expressions, Calls, Containers):
             if rhss is None:
                 return None
         return self.b.partial_of(rhss)
+
+    def family_vocab(self, family: int) -> Framework:
+        """The vocabulary of the framework a class family derives from (the merged
+        one when not known): a ``self.phase`` is MindSpore's state, not torch's."""
+        facts = self.b.facts.families.get(family)
+        name = facts.framework if facts is not None else ""
+        return self.b.catalog.vocabulary(name) if name else self.b.framework
 
     def local(self, name: str) -> HolderRef:
         return HolderRef(("local", self.scope_id, name))

@@ -17,20 +17,30 @@ from convbnlint.facts.env import (
     C_DISCARD,
     C_ESCAPE,
     C_HARMLESS,
+    C_RETURN,
+    C_TEST,
     LOOP_PASSES,
     Env,
     merge_envs,
 )
-from convbnlint.facts.prescan import prescan, target_names
+from convbnlint.facts.prescan import function_info, prescan, target_names
 from convbnlint.ir import (
-    ITEMS_ESCAPED,
-    UnknownRef,
     ContainerState,
     SiteRef,
+    ListState,
     ESCAPE,
+    ESCAPED,
     LIST,
+    NOT_2D,
+    OTHER,
     SEQ_SELF,
+    method_use,
     UNKNOWN,
+    ElementRef,
+    HolderRef,
+    ItemRef,
+    Ref,
+    ScopeFacts,
     negate,
 )
 
@@ -60,6 +70,7 @@ class Statements:
         return self.run_body(node.body, env)
 
     def stmt(self, node: cst.CSTNode, env: Env) -> Env | None:
+        self.b.current = node
         if isinstance(node, cst.SimpleStatementLine):
             out: Env | None = env
             for small in node.body:
@@ -101,6 +112,8 @@ class Statements:
             self.expr(node.value, C_ESCAPE, env)
             self.expr(node.target, C_ESCAPE, env)
             self.kill_target(node.target, env)
+            if isinstance(target, cst.Attribute) and self.self_attr(target) is None:
+                self.attribute_store(target.value, target.attr.value, None, env)
             return env
         if isinstance(node, cst.Expr):
             self.expr(node.value, C_DISCARD, env)
@@ -108,7 +121,11 @@ class Statements:
         if isinstance(node, cst.Return) and node.value in self.b.factory_calls:
             self.expr(node.value, C_HARMLESS, env)  # callers' uses are the object's uses
             return None
-        if isinstance(node, (cst.Return, cst.Raise)):
+        if isinstance(node, cst.Return):
+            if node.value is not None:
+                self.expr(node.value, C_RETURN, env)
+            return None
+        if isinstance(node, cst.Raise):
             self.generic(node, env)
             return None
         if isinstance(node, (cst.Break, cst.Continue)):
@@ -134,6 +151,35 @@ class Statements:
         return env
 
     def assign(self, targets: list[cst.BaseExpression], value: cst.BaseExpression, env: Env) -> Env:
+        if (
+            len(targets) == 1
+            and isinstance(targets[0], cst.Subscript)
+            and self.refs_of(targets[0].value, env)
+        ):
+            # ``self.blocks["a"] = m`` / ``self.layers[0] = m``: into a collection.
+            target = targets[0]
+            receivers = self.refs_of(target.value, env)
+            guard = target.value.value if isinstance(target.value, cst.Name) else None
+            for ref in receivers:
+                self.use(ref, ("method", "__setitem__", "none", self.scope_id), guard)
+            for element in target.slice:
+                self.generic_children(element, env)
+            self.walk_receiver(target.value, env)
+            self.collection_add([cst.Arg(value)], receivers, env)
+            return env
+        if (
+            len(targets) == 1
+            and isinstance(targets[0], (cst.Tuple, cst.List))
+            and isinstance(value, (cst.Tuple, cst.List))
+            and len(targets[0].elements) == len(value.elements)
+            and all(isinstance(e.value, cst.Name) for e in targets[0].elements)
+            and not any(isinstance(e, cst.StarredElement) for e in value.elements)
+            and all(isinstance(e.value, cst.List) for e in value.elements)
+        ):
+            # ``a, b = [], []``: one list each.
+            for t, v in zip(targets[0].elements, value.elements):
+                env = self.assign([t.value], v.value, env)
+            return env
         holders: list[tuple] = []
         plain_names: list[str] = []
         other_targets: list[cst.BaseExpression] = []
@@ -148,60 +194,94 @@ class Statements:
             else:
                 other_targets.append(t)
         tracked = [n for n in plain_names if n not in self.info.closure_names]
-        if holders and not plain_names and not other_targets:
-            ref = self.ref_of(value)
-            for h in holders:
-                self.b.bind(h, ref)
-                if h[0] == "attr":
-                    self.seq_append(h[2], value, env)
-                else:
-                    env.pop(LIST + h[2], None)
-            self.expr(value, C_BIND, env)
-            self.hold_container(holders, ref, env)
-        elif holders:
-            for h in holders:
-                self.b.bind(h, UNKNOWN)
-                if h[0] == "local":
-                    env.pop(LIST + h[2], None)
-            self.expr(value, C_ESCAPE, env)
-        elif (
-            tracked
-            and len(plain_names) == 1
-            and len(tracked) == 1
-            and not other_targets
-            and isinstance(value, cst.List)
-        ):
-            name = tracked[0]
-            old = env.pop(LIST + name, None)
-            if old is not None and any(
-                isinstance(e, cst.Element)
-                and isinstance(e.value, cst.Name)
-                and e.value.value == name
-                for e in value.elements
+        # A value that goes into an object (not a plain local): a bias read in it is stored.
+        storing = bool(other_targets) or any(h[0] == "attr" for h in holders)
+        old_storing = self.storing
+        self.storing = self.storing or storing
+        try:
+            if holders and not plain_names and not other_targets:
+                refs = self.refs_of(value, env)
+                for h in holders:
+                    for ref in refs or [UNKNOWN]:
+                        self.b.bind(h, ref)
+                    self.note_not_2d_holder(h, value)
+                    if h[0] == "attr":
+                        self.seq_append(h[2], value, env)
+                        if h[2] in self.family_vocab(h[1]).state_attrs:
+                            # ``self.trainable = False``: every layer of the class may change.
+                            self.b.facts.dynamic_holders.add(("attr", h[1]))
+                    else:
+                        env.pop(LIST + h[2], None)
+                self.expr(value, C_BIND if refs else C_ESCAPE, env)
+                self.start_builder(targets, value, env)
+                self.hold_container(holders, refs[0] if len(refs) == 1 else UNKNOWN, env)
+                return env
+            if holders:
+                for h in holders:
+                    self.b.bind(h, UNKNOWN)
+                    if h[0] == "local":
+                        env.pop(LIST + h[2], None)
+                self.expr(value, C_ESCAPE, env)
+            elif (
+                tracked
+                and len(plain_names) == 1
+                and len(tracked) == 1
+                and not other_targets
+                and isinstance(value, cst.List)
             ):
-                self.escape_list(old)
-            env.pop(name, None)
-            self.new_list(name, value.elements, env)
-            return env
-        elif (
-            tracked
-            and len(tracked) == len(plain_names)
-            and len(plain_names) == 1
-            and not (other_targets)
-        ):
-            inv = self.expr(value, C_DEF, env)
-            name = tracked[0]
-            env[name] = frozenset({inv}) if inv is not None else frozenset()
-            env.pop(LIST + name, None)
-            return env
-        else:
-            self.expr(value, C_ESCAPE, env)
+                name = tracked[0]
+                old = env.pop(LIST + name, None)
+                if old is not None and any(
+                    isinstance(e, cst.Element)
+                    and isinstance(e.value, cst.Name)
+                    and e.value.value == name
+                    for e in value.elements
+                ):
+                    self.escape_list(old)
+                env.pop(name, None)
+                self.new_list(name, value.elements, env)
+                return env
+            elif (
+                tracked
+                and len(tracked) == len(plain_names)
+                and len(plain_names) == 1
+                and not (other_targets)
+            ):
+                name = tracked[0]
+                flat = self.not_2d(value, env)
+                refs = self.refs_of(value, env)
+                if refs:
+                    # A local alias of module objects (``m = self.features[0]``).
+                    self.expr(value, C_BIND, env)
+                    env[name] = frozenset(refs)
+                else:
+                    inv = self.expr(value, C_DEF, env)
+                    env[name] = frozenset({inv if inv is not None else OTHER})
+                env.pop(LIST + name, None)
+                env.pop(NOT_2D + name, None)
+                if flat:
+                    env[NOT_2D + name] = frozenset({OTHER})
+                return env
+            else:
+                self.expr(value, C_ESCAPE, env)
+        finally:
+            self.storing = old_storing
+        single = len(targets) == 1
+        flat = isinstance(value, cst.Call) and self.makes_not_2d(value)
         for t in other_targets:
+            if flat and isinstance(t, (cst.Tuple, cst.List)):
+                for el in t.elements:  # ``out, state = self.lstm(x)``
+                    if isinstance(el.value, cst.Name):
+                        env[NOT_2D + el.value.value] = frozenset({OTHER})
             self.kill_target(t, env)
-            self.target_reads(t, env)
+            if isinstance(t, cst.Attribute):
+                self.attribute_store(t.value, t.attr.value, value if single else None, env)
+            else:
+                self.target_reads(t, env)
         for n in plain_names:
             env.pop(n, None)
             env.pop(LIST + n, None)
+            env.pop(NOT_2D + n, None)
         return env
 
     def hold_container(self, holders: list[tuple], ref: object, env: Env) -> None:
@@ -221,6 +301,7 @@ class Statements:
         for name in target_names(target):
             env.pop(name, None)
             env.pop(LIST + name, None)
+            env.pop(NOT_2D + name, None)
         for el in self_attrs_in_target(target, self):
             self.b.bind(self.attr(el).holder, UNKNOWN)
 
@@ -237,25 +318,25 @@ class Statements:
                 self.generic_children(element, env)
         elif isinstance(target, cst.Attribute):
             if self.is_self(target.value):
-                if target.attr.value in self.b.framework.state_attrs and self.family is not None:
+                if self.family is not None and target.attr.value in self.family_vocab(self.family).state_attrs:
                     # ``self.trainable = False``: every layer of the class may change.
                     self.b.facts.dynamic_holders.add(("attr", self.family))
             else:
-                # ``bn.trainable = False``, ``model.trainable = False``: an object
-                # changed in place is no longer what its constructor says.
-                ref = self.ref_of(target.value) if not isinstance(target.value, cst.Call) else UNKNOWN
-                if not isinstance(ref, UnknownRef):
-                    self.b.use(ref, ITEMS_ESCAPED)
-                self.expr(target.value, C_HARMLESS, env)
+                self.attribute_store(target.value, target.attr.value, None, env)
 
     # compound statements
     def c_If(self, node: cst.If, env: Env) -> Env | None:
-        self.expr(node.test, C_ESCAPE, env)
+        self.expr(node.test, C_TEST, env)
         literal = self.literal(node.test)
         outer = self.conds
         if literal is not None:
             self.conds = outer | {literal}
+        guards = self.guards
+        narrowed = self.narrowing(node.test)
+        if narrowed:
+            self.guards = {**guards, **narrowed}
         then = self.block(node.body, dict(env))
+        self.guards = guards
         if literal is not None:
             self.conds = outer | {negate(literal)}
         if node.orelse is None:
@@ -287,7 +368,8 @@ class Statements:
         if not isinstance(test, cst.Name) or test.value not in self.params:
             return None
         if self._rebound is None:
-            info = prescan(self.body)
+            node = self.fn_node
+            info = function_info(node) if node is not None else prescan(self.body)
             self._rebound = info.complex_bound | set(info.simple_rhs) | info.closure_names
         if test.value in self._rebound:
             return None
@@ -322,14 +404,17 @@ class Statements:
                 self.escape_list(value)
             else:
                 for inv in value:
-                    self.b.facts.invocations[inv].consumers.add(ESCAPE)
+                    if isinstance(inv, int):
+                        if inv != OTHER:
+                            self.b.facts.invocations[inv].consumers.add(ESCAPE)
+                    else:
+                        self.b.use(inv, ESCAPED)
 
     def c_For(self, node: cst.For, env: Env) -> Env | None:
-        self.expr(node.iter, C_ESCAPE, env)
+        elements = self.iteration(node.iter, env)
 
         def bind_target(e: Env) -> None:
-            self.kill_target(node.target, e)
-            self.target_reads(node.target, e)
+            self.bind_loop_target(node.target, elements, e)
 
         after = self._loop(node.body, env, bind_target)
         if node.orelse is not None and after is not None:
@@ -337,8 +422,8 @@ class Statements:
         return after
 
     def c_While(self, node: cst.While, env: Env) -> Env | None:
-        self.expr(node.test, C_ESCAPE, env)
-        after = self._loop(node.body, env, lambda e: self.expr(node.test, C_ESCAPE, e))
+        self.expr(node.test, C_TEST, env)
+        after = self._loop(node.body, env, lambda e: self.expr(node.test, C_TEST, e))
         if node.orelse is not None and after is not None:
             after = merge_envs(after, self.block(node.orelse.body, dict(after)))
         return after
@@ -401,7 +486,9 @@ class Statements:
         env.pop(node.name.value, None)
         family = self.b.family_of(node, self.nested_counter)
         body = node.body.body if isinstance(node.body, cst.IndentedBlock) else node.body.body
-        cls_scope = type(self)(self.b, self.b._scope_id(node), prescan(body), None, family)
+        cls_id = self.b._scope_id(node)
+        self.b.facts.scopes.setdefault(cls_id, ScopeFacts(None, self.scope_id, None))
+        cls_scope = type(self)(self.b, cls_id, prescan(body), None, family)
         cls_scope.module_visible = self.module_visible and not self.is_function
         # A Sequential subclass that keeps Sequential's forward: ``super().__init__(...)``
         # arguments are its items, in order.
@@ -410,10 +497,8 @@ class Statements:
             for base in node.bases
             if (spec := self.b.spec_of(base.value)) is not None and spec.role is Role.SEQUENTIAL
         ]
+        seq_spec = seq_specs[0] if seq_specs and self.b.seq_forward_kept(family) else None
         forward = self.b.framework.forward_methods
-        seq_spec = seq_specs[0] if seq_specs else None
-        if any(isinstance(st, cst.FunctionDef) and st.name.value in forward for st in body):
-            seq_spec = None
         # Class bodies: walk statements; methods get their own scopes with ``self``.
         cls_env: Env = {}
         for stmt in body:
@@ -423,6 +508,8 @@ class Statements:
                 cls_scope.generic(stmt.params, cls_env)
                 cls_scope.function(stmt, method_of=family, seq_spec=seq_spec)
             else:
+                for name in _forward_aliases(stmt, forward):
+                    self.b.facts.roots.add(name)  # ``forward = other``: other computes it
                 out = cls_scope.stmt(stmt, cls_env)
                 cls_env = out if out is not None else {}
         return env
@@ -438,10 +525,10 @@ class Statements:
                 all_params.add(star.name.value)
         self_name = self.self_name
         family = self.family
+        decorators = {
+            d.decorator.value for d in node.decorators if isinstance(d.decorator, cst.Name)
+        }
         if method_of is not None:
-            decorators = {
-                d.decorator.value for d in node.decorators if isinstance(d.decorator, cst.Name)
-            }
             if names and not decorators & {"staticmethod", "classmethod"}:
                 self_name, family = names[0], method_of
             else:
@@ -449,15 +536,43 @@ class Statements:
         elif self_name is not None and self_name in all_params:
             self_name = None
         body = node.body.body
-        scope = type(self)(
-            self.b, self.b._scope_id(node), prescan(body, all_params), self_name, family
-        )
-        scope.seq_spec = seq_spec if node.name.value == "__init__" else None
+        sid = self.b._scope_id(node)
+        name = node.name.value
+        self.b.facts.scopes[sid] = ScopeFacts(name, self.scope_id, family)
+        scope = type(self)(self.b, sid, function_info(node, all_params), self_name, family)
+        scope.seq_spec = seq_spec if name == "__init__" else None
         scope.module_visible = self.module_visible and not self.is_function
         scope.is_function = True
         scope.params = all_params
         scope.body = body
-        out = scope.run_body(body)
+        scope.fn_node = node
+        key: tuple | None
+        if method_of is not None and (method_of, name) in self.b.functions:
+            key = (method_of, name)
+        elif method_of is None and self.scope_id == self.b._scope_id(self.b.module):
+            key = (None, name) if (None, name) in self.b.functions else None
+        else:
+            key = None
+        if key is None and method_of is None:
+            from convbnlint.facts.builder import Signature
+
+            self.b.nested_functions.setdefault((None, name), []).append(
+                Signature(node, sid, False)
+            )
+        scope.fn_key = key
+        if name in self.b.framework.train_methods and self_name is not None and len(names) > 1:
+            scope.mode_param = names[1]
+        env: Env = {}
+        for param in names + [p.name.value for p in params.kwonly_params]:
+            if param == self_name:
+                continue
+            ref: Ref = HolderRef(("param", sid, param))
+            if param in scope.info.closure_names:
+                self.b.use(ref, ESCAPED)
+            else:
+                env[param] = frozenset({ref})
+        out = scope.run_body(body, env)
+        scope.finish_builders(out)
         if scope.seq_site is not None:
             state = out.get(SEQ_SELF) if out is not None else None
             site = self.b.facts.sites[scope.seq_site]
@@ -465,6 +580,207 @@ class Statements:
                 site.items = None
             else:
                 site.items = state.graph
+
+    # -- containers filled after construction
+    def start_builder(self, targets: list[cst.BaseExpression], value: cst.BaseExpression, env: Env) -> None:
+        """``self.features = nn.Sequential(...)``: later ``append``/``add_module``
+        calls in this function add its items (see ``builder_append``)."""
+        for t in targets:
+            key = self.builder_key(t)
+            if key is None:
+                continue
+            env.pop(key, None)
+            if isinstance(value, cst.Call):
+                spec = self.b.spec_of(value.func)
+                if spec is not None and spec.role is Role.SEQUENTIAL:
+                    sid = self.b.site_for(value, spec)
+                    graph = self.b.facts.sites[sid].items
+                    if graph is not None:
+                        env[key] = ListState(frozenset({sid}), graph)
+
+    def finish_builders(self, out: Env | None) -> None:
+        """The containers filled in this function: their items as they are at its end."""
+        started = {k for k in self.builder_keys}
+        for key in started:
+            state = out.get(key) if out is not None else None
+            for sid in self.builder_keys[key]:
+                site = self.b.facts.sites[sid]
+                if state is None or state.partial or state.lids != frozenset({sid}):
+                    site.items = None
+                else:
+                    site.items = state.graph
+
+    # -- loops over submodules
+    def iteration(self, node: cst.BaseExpression, env: Env) -> tuple | None:
+        """What a loop over ``node`` binds: a *shape*, None (nothing we follow; the
+        iterable is then walked as an escape), ``("refs", refs)`` (each item may be
+        any of these references: "any submodule of X", "an item of X") or
+        ``("tuple", shapes)`` (``enumerate``, ``zip``, ``named_modules``...)."""
+        fw = self.b.framework
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Name):
+            name = node.func.value
+            args = node.args
+            plain = bool(args) and not any(a.star or a.keyword for a in args)
+            if plain and not self.shadowed(name):
+                if name in ("reversed", "list", "tuple", "sorted", "iter") and len(args) == 1:
+                    return self.iteration(args[0].value, env)
+                if name == "enumerate" and len(args) <= 2:
+                    for extra in args[1:]:
+                        self.expr(extra.value, C_ESCAPE, env)
+                    return ("tuple", [None, self.iteration(args[0].value, env)])
+                if name == "zip":
+                    return ("tuple", [self.iteration(a.value, env) for a in args])
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+            method = node.func.attr.value
+            receiver = node.func.value
+            if method in self.b.module_enumerators and not self.b.names(receiver):
+                if self.is_self(receiver) or self.is_super(receiver):
+                    targets: list = [self.self_ref()]
+                else:
+                    targets = self.receiver_refs(receiver, env)
+                for t in targets:
+                    if t is not None:
+                        self.b.use(t, ("method", method, "none", self.scope_id))
+                if not (self.is_self(receiver) or self.is_super(receiver)):
+                    self.walk_receiver(receiver, env)
+                for arg in node.args:
+                    self.expr(arg.value, C_ESCAPE, env)
+                shape = ("refs", [self.enumerated(method, t) for t in targets])
+                return ("tuple", [None, shape]) if method in fw.named_enumerators else shape
+            if (
+                (method in fw.collection_values or method in fw.collection_pairs)
+                and not node.args
+                and self.refs_of(receiver, env)
+            ):
+                refs = self.refs_of(receiver, env)
+                for ref in refs:
+                    self.use(ref, method_use(method, "none", self.scope_id))
+                self.walk_receiver(receiver, env)
+                shape = ("refs", [ItemRef(r) for r in refs])
+                return ("tuple", [None, shape]) if method in fw.collection_pairs else shape
+        if isinstance(node, cst.Name) and LIST + node.value in env:
+            state = env[LIST + node.value]
+            if state.clean:
+                return ("refs", [HolderRef(("list", lid)) for lid in state.lids])
+        refs = self.refs_of(node, env)
+        if refs:
+            guard = node.value if isinstance(node, cst.Name) else None
+            for ref in refs:
+                self.use(ref, ("iter",), guard)
+            if not isinstance(node, cst.Name):
+                self.walk_receiver(node, env)
+            return ("refs", [ItemRef(r) for r in refs])
+        self.expr(node, C_ESCAPE, env)
+        return None
+
+    def bind_loop_target(
+        self, target: cst.BaseExpression, shape: tuple | None, env: Env
+    ) -> None:
+        self.kill_target(target, env)
+        self.target_reads(target, env)
+        self.bind_shape(target, shape, env)
+
+    def bind_shape(self, node: cst.BaseExpression, shape: tuple | None, env: Env) -> None:
+        if shape is None:
+            return
+        if shape[0] == "refs":
+            refs = shape[1]
+            if (
+                isinstance(node, cst.Name)
+                and node.value not in self.info.closure_names
+                and node.value not in self.holder_names
+            ):
+                env[node.value] = frozenset(refs)
+                return
+        elif (
+            isinstance(node, (cst.Tuple, cst.List))
+            and len(node.elements) == len(shape[1])
+            and not any(isinstance(e, cst.StarredElement) for e in node.elements)
+        ):
+            for el, part in zip(node.elements, shape[1]):
+                self.bind_shape(el.value, part, env)
+            return
+        for ref in _shape_refs(shape):
+            self.b.use(ref, ESCAPED)  # modules bound where we do not follow them
+
+    def narrowing(self, test: cst.BaseExpression) -> dict[str, frozenset[str]]:
+        """Names an ``isinstance``/``type(...) is`` test narrows to catalogued classes."""
+        out: dict[str, frozenset[str]] = {}
+        if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
+            left, right = self.narrowing(test.left), self.narrowing(test.right)
+            for name in left.keys() | right.keys():
+                if name in left and name in right:
+                    out[name] = left[name] & right[name]
+                else:
+                    out[name] = left.get(name) or right[name]
+            return out
+        subject: cst.BaseExpression | None = None
+        classes: cst.BaseExpression | None = None
+        if (
+            isinstance(test, cst.Call)
+            and isinstance(test.func, cst.Name)
+            and test.func.value == "isinstance"
+            and len(test.args) == 2
+            and not any(a.star or a.keyword for a in test.args)
+            and not self.shadowed("isinstance")
+        ):
+            subject, classes = test.args[0].value, test.args[1].value
+        elif (
+            isinstance(test, cst.Comparison)
+            and len(test.comparisons) == 1
+            and isinstance(test.comparisons[0].operator, (cst.Is, cst.Equal))
+            and isinstance(test.left, cst.Call)
+            and isinstance(test.left.func, cst.Name)
+            and test.left.func.value == "type"
+            and len(test.left.args) == 1
+            and not self.shadowed("type")
+        ):
+            subject, classes = test.left.args[0].value, test.comparisons[0].comparator
+        if not isinstance(subject, cst.Name) or classes is None:
+            return out
+        items = (
+            [e.value for e in classes.elements]
+            if isinstance(classes, (cst.Tuple, cst.List))
+            else [classes]
+        )
+        quals: set[str] = set()
+        for item in items:
+            names = self.b.names(item)
+            if not names:
+                return out
+            for n in names:
+                spec = self.b.catalog.lookup(n)
+                if spec is None or spec.role is Role.SEQUENTIAL:
+                    return out  # a base class or a container: may be anything
+                quals.add(spec.qualname)
+        out[subject.value] = frozenset(quals)
+        return out
+
+
+def _shape_refs(shape: tuple | None) -> list:
+    if shape is None:
+        return []
+    if shape[0] == "refs":
+        return list(shape[1])
+    return [r for part in shape[1] for r in _shape_refs(part)]
+
+
+def _forward_aliases(stmt: cst.CSTNode, forward: frozenset[str]) -> list[str]:
+    """``forward = other`` in a class body: the names assigned to a forward method."""
+    found: list[str] = []
+    if isinstance(stmt, cst.SimpleStatementLine):
+        for small in stmt.body:
+            if isinstance(small, cst.Assign) and any(
+                isinstance(t.target, cst.Name) and t.target.value in forward for t in small.targets
+            ):
+                value = small.value
+                while isinstance(value, cst.Call) and value.args:
+                    value = value.args[0].value  # staticmethod(f), wraps(f)(g)...
+                if isinstance(value, cst.Name):
+                    found.append(value.value)
+                elif isinstance(value, cst.Attribute):
+                    found.append(value.attr.value)
+    return found
 
 
 def self_attrs_in_target(target: cst.BaseExpression, scope: Scope) -> Iterator[str]:

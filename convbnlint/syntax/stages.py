@@ -76,6 +76,7 @@ class Shapes:
     norm_families: dict[str, frozenset[str]]  # norm class name -> active families it cancels
     all_names: frozenset[str]  # every catalogued class name
     norm_specs: dict[str, tuple[LayerSpec, ...]] = field(default_factory=dict)  # name -> norms
+    container_names: frozenset[str] = frozenset()  # SEQUENTIAL and COLLECTION class names
 
 
 def _last_part(qualname: str) -> str:
@@ -265,6 +266,11 @@ def _build_shapes(catalog: Catalog, families: frozenset[str]) -> Shapes:
         {n: frozenset(v) for n, v in norm_families.items() if v},
         frozenset(_last_part(q) for q in catalog.by_name),
         {n: tuple(v) for n, v in norm_specs.items()},
+        frozenset(
+            _last_part(q)
+            for q, spec in catalog.by_name.items()
+            if spec.role in (Role.SEQUENTIAL, Role.COLLECTION)
+        ),
     )
 
 
@@ -309,6 +315,51 @@ class Plan:
     blocks: int
     dropped: int
     depth: int = 0  # the whole text's nesting depth as libcst builds it
+    # Blanked classes and functions (none holds a catalogued call or is a
+    # container): the walker knows their names, and that anything passed to
+    # them is unknown to it (``ModuleFacts.ghost_refs``).
+    ghosts: frozenset[str] = frozenset()
+    # What :meth:`widened` needs: the blocks, the wiring edges, the kept nodes.
+    _blocks: list = field(default_factory=list, repr=False)
+    _needs: dict = field(default_factory=dict, repr=False)
+    _kept: set = field(default_factory=set, repr=False)
+
+    def widened(
+        self, holders: frozenset[str], scopes: frozenset[str], ghosts: frozenset[str]
+    ) -> Plan | None:
+        """The text with the blanked blocks that may veto a finding kept too, or
+        None when none may.
+
+        Blanked blocks share no *wiring* with the kept ones (the edges of
+        :func:`_narrow`), so they cannot add a finding; they can take one away:
+        assign, call or read an attribute of another object that may be a holder
+        (or an item) of the objects involved (``net.bn = ...``, ``net.conv(x)``,
+        ``net.b.eval()``: ``holders``), call a function or method by a name whose
+        reads of a bias count only if an output's computation calls it
+        (``scopes``), reach any module (``exec``, an enumeration of an object not
+        followed, a patch), or be a class or function an object involved is
+        handed to (``ghosts``).  (A blanked block that makes an instance of a kept
+        class uses it as a whole, or through these.)
+        """
+        if not self.partial:
+            return None
+        extra = set()
+        for b in self._blocks:
+            node = b.index if b.name is not None else -1
+            if node in self._kept:
+                continue
+            if (
+                b.universal
+                or b.attrs & holders
+                or (b.attrs | b.ids) & scopes
+                or (b.name is not None and b.name in ghosts)
+            ):
+                extra.add(node)
+        if not extra:
+            return None
+        return _blank(self.text_whole, self._blocks, self._needs, self._kept | extra, self.table)
+
+    text_whole: str = field(default="", repr=False)
 
 
 @dataclass
@@ -323,6 +374,9 @@ class _Block:
     bound: set[str]  # every name it binds, in any scope, other than by an import
     unsafe: bool  # holds ``global``/``nonlocal``/``:=``
     bases: set[str]  # names in a class's bases and keywords
+    attrs: set[str] = field(default_factory=set)  # attribute names it reads, writes or calls
+    holders: set[str] = field(default_factory=set)  # attribute names it assigns; its methods
+    universal: bool = False  # may change any module object (see the module docstring)
     seeds: set[str] = field(default_factory=set)  # families of its seeds
     norms: set[str] = field(default_factory=set)  # families its norm calls cancel
     catalog: bool = False  # holds a call that may construct a catalogued class
@@ -458,6 +512,62 @@ def _child_fields(kind: type) -> tuple[str, ...]:
     return fields
 
 
+# Builtins whose code or names the walker cannot follow, and attribute builtins.
+_UNIVERSAL_CALLS = frozenset(
+    {"exec", "eval", "compile", "globals", "locals", "vars", "__import__", "setattr", "delattr"}
+)
+_ATTR_BUILTINS = frozenset({"getattr", "setattr", "hasattr", "delattr"})
+
+
+def _root_name(node: ast.AST) -> str | None:
+    while type(node) is ast.Attribute or type(node) is ast.Subscript or type(node) is ast.Call:
+        node = node.func if type(node) is ast.Call else node.value  # type: ignore[attr-defined]
+    return node.id if type(node) is ast.Name else None  # type: ignore[attr-defined]
+
+
+def _value_kind(value: ast.AST) -> bool | tuple[str, str] | None:
+    """Whether an assigned value surely holds no module object of the module: True
+    (a literal, arithmetic), ``(root, last)`` for a call of an imported callable
+    (decided once the imports are known), None (it might)."""
+    t = type(value)
+    if t in (ast.Constant, ast.JoinedStr, ast.BinOp, ast.UnaryOp, ast.Compare):
+        return True
+    if t is ast.Call:
+        func = value.func  # type: ignore[attr-defined]
+        root = _root_name(func)
+        last = _last(func)
+        if root is not None and last is not None:
+            return (root, last)
+    return None
+
+
+def _plain_method(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """A method whose first parameter ``self`` is the instance (no staticmethod)."""
+    args = node.args
+    first = (args.posonlyargs or args.args or [None])[0]
+    if first is None or first.arg != "self":
+        return False
+    return not any(
+        type(d) is ast.Name and d.id in ("staticmethod", "classmethod") for d in node.decorator_list
+    )
+
+
+def _has_self_param(node: ast.AST) -> bool:
+    args = node.args  # type: ignore[attr-defined]
+    names = [a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)]
+    names += [a.arg for a in (args.vararg, args.kwarg) if a is not None]
+    return "self" in names
+
+
+def _string_args(call: ast.Call, attrs: set[str], holders: set[str]) -> None:
+    """``setattr(obj, "name", m)``, ``obj.add_module("name", m)``: ``name`` is an
+    attribute read or written (a holder); any literal string argument counts."""
+    for arg in call.args:
+        if type(arg) is ast.Constant and type(arg.value) is str:
+            attrs.add(arg.value)
+            holders.add(arg.value)
+
+
 def plan_blocks(
     text: str, tree: ast.Module, catalog: Catalog, families: Collection[str]
 ) -> Plan | None:
@@ -474,13 +584,27 @@ def plan_blocks(
     calls: dict[str, list[tuple[int, ast.Call]]] = {}  # callee's last name -> calls
     chosen: dict[str, list[int]] = {}  # class names in conditional expressions -> blocks
     Name, Load, Call, arg_t, IfExp = ast.Name, ast.Load, ast.Call, ast.arg, ast.IfExp
-    skip = (ast.Attribute, ast.Constant, ast.keyword, ast.Load, ast.Store, ast.alias)
+    skip = (ast.Constant, ast.keyword, ast.Load, ast.Store, ast.alias)
     named, unsafe_types, match_mapping = _NAMED, _UNSAFE, _MATCH_MAPPING
     child_fields = _CHILD_FIELDS
     NoneType, BoolOp, alias_t, with_ctx = type(None), ast.BoolOp, ast.alias, _WITH_CTX
     max_depth = 1
+    Attribute = ast.Attribute
+    fw = catalog.framework
+    universal_calls = _UNIVERSAL_CALLS | fw.global_hooks
+    universal_methods = (
+        (fw.submodule_enumerators - fw.parameter_enumerators) | fw.callback_appliers | fw.global_hooks
+    )
+    registrars = fw.submodule_registrars | {"get_submodule"}
+    patch_names = fw.forward_methods | fw.output_attrs | shapes.all_names
+    import_locals: set[str] = set()
+    roots_of: list[set[str]] = []
+    rooted_of: list[list[tuple[str, str]]] = []
+    plain_of: list[list[tuple[str, tuple[str, str]]]] = []
+    FunctionDef, AsyncFunctionDef, Lambda = ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda
 
     def imported(local: str, target: str, real: str) -> None:
+        import_locals.add(local)
         add(local, target)
         last = _last_part(real)
         if last in all_names and local != last:
@@ -496,8 +620,23 @@ def plan_blocks(
                 start = min(start, dec.lineno)
         ids: set[str] = set()
         bound: set[str] = set()
+        attrs: set[str] = set()
+        holders: set[str] = set()
+        self_attrs: set[str] = set()
+        rooted: list[tuple[str, str]] = []
+        store_roots: set[str] = set()
+        universal = False
+        on_self = False
+        plain_targets: set[int] = set()
+        maybe_plain: list[tuple[str, tuple[str, str]]] = []
+        odd_self = not is_class
+        direct_methods: set[ast.AST] = set()
+        if is_class:
+            for item in stmt.body:  # type: ignore[attr-defined]
+                if type(item) in (ast.FunctionDef, ast.AsyncFunctionDef) and _plain_method(item):
+                    direct_methods.add(item)
         unsafe = False
-        ids_add, bound_add = ids.add, bound.add
+        ids_add, bound_add, attrs_add = ids.add, bound.add, attrs.add
         # (The depth is libcst's, as ``sourcefile.parse_hazard`` measures it.)
         stack: list[ast.AST] = [stmt]
         depths: list[int] = [2]
@@ -534,12 +673,73 @@ def plan_blocks(
                 ids_add(node.id)  # type: ignore[attr-defined]
                 if type(node.ctx) is not Load:  # type: ignore[attr-defined]
                     bound_add(node.id)  # type: ignore[attr-defined]
+            elif t is Attribute:
+                name = node.attr  # type: ignore[attr-defined]
+                value = node.value  # type: ignore[attr-defined]
+                vt = type(value)
+                store = type(node.ctx) is not Load  # type: ignore[attr-defined]
+                if vt is Name and value.id == "self":  # type: ignore[attr-defined]
+                    self_attrs.add(name)
+                    if store and id(node) not in plain_targets:
+                        holders.add(name)
+                elif vt is Call and type(value.func) is Name and value.func.id == "super":  # type: ignore[attr-defined]
+                    pass
+                else:
+                    root = _root_name(value)
+                    if root is None or root not in import_locals:
+                        attrs_add(name)
+                    else:  # under an imported name: the walker asks the import table
+                        rooted.append((root, name))
+                    if store:
+                        if name in patch_names:
+                            universal = True  # a forward replaced, a class patched
+                        if root is not None:
+                            store_roots.add(root)
+            elif t is FunctionDef or t is AsyncFunctionDef or t is Lambda:
+                if node not in direct_methods and _has_self_param(node):
+                    odd_self = True  # ``self`` that is not a method's own instance
+            elif t is ast.Assign or t is ast.AnnAssign:
+                # ``self.x = <no module>``: x holds no module object of ours.
+                value = node.value  # type: ignore[attr-defined]
+                if value is not None:
+                    kind = _value_kind(value)
+                    if kind is not None:
+                        targets = node.targets if t is ast.Assign else [node.target]  # type: ignore[attr-defined]
+                        for target in targets:
+                            if type(target) is Attribute:
+                                if kind is True:
+                                    plain_targets.add(id(target))
+                                else:
+                                    plain_targets.add(id(target))
+                                    maybe_plain.append((target.attr, kind))
             elif t in skip:
                 continue
             elif t is Call:
-                last = _last(node.func)  # type: ignore[attr-defined]
+                func = node.func  # type: ignore[attr-defined]
+                last = _last(func)
                 if last is not None:
                     calls.setdefault(last, []).append((index, node))  # type: ignore[arg-type]
+                ft = type(func)
+                if ft is Name:
+                    if func.id in universal_calls:
+                        args = node.args  # type: ignore[attr-defined]
+                        if func.id in _ATTR_BUILTINS and args and _root_name(args[0]) == "self":
+                            on_self = True  # ``setattr(self, ...)``: the class's own holders
+                        else:
+                            universal = True
+                    if func.id in _ATTR_BUILTINS:
+                        _string_args(node, attrs, holders)
+                elif ft is Attribute:
+                    if func.attr in universal_methods:
+                        if _root_name(func.value) == "self":
+                            # ``self.modules()``: what the class holds (the walker's
+                            # reach of the class; other blocks it holds objects from
+                            # are connected by mentions).
+                            on_self = True
+                        else:
+                            universal = True
+                    if func.attr in registrars:
+                        _string_args(node, attrs, holders)
             elif t is IfExp:
                 # ``norm = nn.BatchNorm2d if use_bn else nn.Identity``: ``norm(c)`` builds one.
                 for branch in (node.body, node.orelse):  # type: ignore[attr-defined]
@@ -558,6 +758,7 @@ def plan_blocks(
                         imported(alias.asname, alias.name, alias.name)
                     else:
                         root = alias.name.partition(".")[0]
+                        import_locals.add(root)
                         add(root, root)
             elif t is ast.ImportFrom:
                 module = node.module  # type: ignore[attr-defined]
@@ -591,6 +792,11 @@ def plan_blocks(
                 for node in ast.walk(base):
                     if type(node) is Name:
                         bases.add(node.id)  # type: ignore[attr-defined]
+                    elif type(node) is Attribute:
+                        bases.add(node.attr)  # type: ignore[attr-defined]
+            for item in stmt.body:  # type: ignore[attr-defined]
+                if type(item) in (ast.FunctionDef, ast.AsyncFunctionDef):
+                    holders.add(item.name)  # type: ignore[attr-defined]
         blocks.append(
             _Block(
                 index,
@@ -603,8 +809,34 @@ def plan_blocks(
                 bound,
                 unsafe,
                 bases,
+                attrs,
+                holders,
+                universal,
             )
         )
+        roots_of.append(store_roots)
+        rooted_of.append(rooted)
+        plain_of.append(maybe_plain)
+        if odd_self:
+            attrs |= self_attrs  # ``self.x`` there may not be the class's own holder
+            if on_self:
+                blocks[-1].universal = True
+    for block, store_roots, rooted, maybe_plain in zip(blocks, roots_of, rooted_of, plain_of):
+        if store_roots & import_locals:
+            block.universal = True  # ``nn.BatchNorm2d = ...``: a framework object patched
+        for root, name in rooted:
+            if table.names.get(root) is None:  # bound otherwise too: not resolved
+                block.attrs.add(name)
+        for name, (root, last) in maybe_plain:
+            # ``self.x = nn.ReLU()``: a class imported from elsewhere, not catalogued,
+            # holds none of our layers; anything else might.
+            if (
+                root not in import_locals
+                or table.names.get(root) is None
+                or last in all_names
+                or last in aliases
+            ):
+                block.holders.add(name)
     for block in blocks:
         for name in block.bound:
             table.poison(name)
@@ -661,13 +893,37 @@ def plan_blocks(
             blocks[index].norms |= chosen_cancels
     if not any_seed:
         return None
-    plan = _narrow(text, blocks, table)
+    plan = _narrow(text, blocks, table, shapes.container_names | _aliased(aliases, shapes))
     if plan is not None:
         plan.depth = max_depth
     return plan
 
 
-def _narrow(text: str, blocks: list[_Block], table: ImportTable) -> Plan | None:
+def _aliased(aliases: dict[str, set[str]], shapes: Shapes) -> frozenset[str]:
+    """Local names an import binds to a container class (``from torch.nn import
+    Sequential as Seq``)."""
+    return frozenset(k for k, v in aliases.items() if v & shapes.container_names)
+
+
+def _container_classes(
+    defs: list[_Block], by_name: dict[str, list[_Block]], container_names: frozenset[str]
+) -> set[int]:
+    """Class blocks deriving (here or through classes of the module) from a container."""
+    out = {b.index for b in defs if b.is_class and b.bases & container_names}
+    changed = True
+    while changed:
+        changed = False
+        for b in defs:
+            if b.is_class and b.index not in out:
+                if any(o.index in out for name in b.bases & by_name.keys() for o in by_name[name]):
+                    out.add(b.index)
+                    changed = True
+    return out
+
+
+def _narrow(
+    text: str, blocks: list[_Block], table: ImportTable, container_names: frozenset[str] = frozenset()
+) -> Plan | None:
     """Blank out every node no qualifying seed reaches (see the module docstring)."""
     defs = [b for b in blocks if b.name is not None]
     module = [b for b in blocks if b.name is None]
@@ -676,11 +932,17 @@ def _narrow(text: str, blocks: list[_Block], table: ImportTable) -> Plan | None:
     m_bound: set[str] = set()
     m_seeds: set[str] = set()
     m_norms: set[str] = set()
+    m_attrs: set[str] = set()
+    m_holders: set[str] = set()
+    m_universal = False
     for b in module:
         m_ids |= b.ids
         m_bound |= b.bound
         m_seeds |= b.seeds
         m_norms |= b.norms
+        m_attrs |= b.attrs
+        m_holders |= b.holders
+        m_universal = m_universal or b.universal
     by_name: dict[str, list[_Block]] = {}
     for b in defs:
         by_name.setdefault(b.name, []).append(b)  # type: ignore[arg-type]
@@ -712,6 +974,26 @@ def _narrow(text: str, blocks: list[_Block], table: ImportTable) -> Plan | None:
             out.update(o.index for o in by_name[name] if o.catalog)
     for name in m_ids & by_name.keys():
         needs[-1].update(o.index for o in by_name[name] if o.catalog)
+    # Channels of the reference model (``facts``): a class or function is used
+    # where it is mentioned (instances, arguments bound to parameters, what it
+    # returns), and what a user does to an instance reaches the class's layers.
+    # A container subclass's instances can be indexed or iterated by the blocks
+    # that make them: its items' facts depend on those blocks.
+    containers = _container_classes(defs, by_name, container_names)
+    mentioned = [(b.index, b.ids) for b in defs] + [(-1, m_ids)]
+    for index, ids in mentioned:
+        for name in ids & by_name.keys():
+            for o in by_name[name]:
+                if o.index != index:
+                    # (A class or function with no catalogued call that is no
+                    # container may be blanked: the walker then knows it as a
+                    # *ghost*, see Plan.ghosts.)
+                    if o.catalog or o.index in containers:
+                        needs[index].add(o.index)
+                    if o.is_func or o.index in containers:
+                        needs.setdefault(o.index, set()).add(index)
+    # (Attribute names and universal blocks only ever veto a finding: see
+    # ``vetoable`` below.)
     norms = {b.index: b.norms for b in defs if b.norms}
     if m_norms:
         norms[-1] = m_norms
@@ -733,9 +1015,35 @@ def _narrow(text: str, blocks: list[_Block], table: ImportTable) -> Plan | None:
             kept |= reach
     if not kept:
         return None
+    # (Attribute names, universal blocks and ghosts only ever veto a finding:
+    # see ``Plan.widened``; the engine widens the text when they may.)
+    return _blank(text, blocks, needs, kept, table)
+
+
+def _closure(needs: dict[int, set[int]], start: set[int]) -> set[int]:
+    out = set(start)
+    stack = list(start)
+    while stack:
+        for nxt in needs.get(stack.pop(), ()):
+            if nxt not in out:
+                out.add(nxt)
+                stack.append(nxt)
+    return out
+
+
+def _blank(
+    text: str, blocks: list[_Block], needs: dict[int, set[int]], kept: set[int], table: ImportTable
+) -> Plan:
+    """The plan keeping ``kept`` (and everything it needs) and blanking the rest."""
+    kept = _closure(needs, kept)
+    defs = [b for b in blocks if b.name is not None]
+    module = [b for b in blocks if b.name is None]
     dropped = [b for b in defs if b.index not in kept]
     if -1 not in kept:
         dropped += module
+    ghosts = frozenset(b.name for b in dropped if b.is_class or b.is_func) - {  # type: ignore[misc]
+        b.name for b in defs if b.index in kept
+    }
     total = text.count("\n") + 1
     if not dropped or ("\r" in text and text.count("\r") != text.count("\r\n")):
         # (Lone carriage returns: ``ast`` and a split on newlines could number
@@ -747,4 +1055,16 @@ def _narrow(text: str, blocks: list[_Block], table: ImportTable) -> Plan | None:
         for i in range(b.start - 1, b.end):
             lines[i] = ""
         blank += b.end - b.start + 1
-    return Plan("\n".join(lines), True, table, total - blank, len(blocks), len(dropped))
+    return Plan(
+        "\n".join(lines),
+        True,
+        table,
+        total - blank,
+        len(blocks),
+        len(dropped),
+        ghosts=ghosts,
+        _blocks=blocks,
+        _needs=needs,
+        _kept=kept,
+        text_whole=text,
+    )
