@@ -410,7 +410,7 @@ class Catalog:
             else spec
             for spec in self.specs
         )
-        out = Catalog(self.framework, specs, self.prefilter_tokens, self.gates)
+        out = Catalog(self.framework, specs, self.prefilter_tokens, self.gates, self.parts)
         _CONFIGURED[key] = (self, out)
         return out
 
