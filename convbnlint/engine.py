@@ -87,8 +87,8 @@ class Checked:
     recheck: Callable[[str], Checked] | None = field(default=None, repr=False, compare=False)
     # Of a partial result with findings: what blanked code could take them away
     # through (``Analysis.relevant_names``, ``syntax.stages.Plan.widened``).
-    relevant: tuple[frozenset[str], frozenset[str], frozenset[str]] = field(
-        default=(frozenset(), frozenset(), frozenset()), repr=False, compare=False
+    relevant: tuple[frozenset[str], frozenset[str], frozenset[str], frozenset[str]] = field(
+        default=(frozenset(), frozenset(), frozenset(), frozenset()), repr=False, compare=False
     )
 
 
@@ -318,8 +318,15 @@ def _analyse(
                     f"{site.spec.bias_param}, which this file cannot name exactly"
                 )
         fix_value = fix_value or off
+        channels_first = all(builder.facts.sites[n].axes in (None, (1,)) for n in finding.norms)
         message = rule.message(
-            site.spec.name, norms, when, fix_value, site.spec.bias_param, finding.fused
+            site.spec.name,
+            norms,
+            when,
+            fix_value,
+            site.spec.bias_param,
+            finding.fused,
+            assumes=channels_first and not finding.fused,
         )
         if site.helper is not None:
             message = message.replace(f"{site.spec.name} bias", f"{site.spec.name} ({site.helper}()) bias", 1)

@@ -88,6 +88,11 @@ class ResultRef:
     method: str
 
 
+# ``ResultRef.method`` of what a call of code outside the file returns: any module
+# object it was given, or anything else.
+GIVEN_BACK = "\0given"
+
+
 @dataclass(frozen=True)
 class UnknownRef:
     pass

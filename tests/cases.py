@@ -1559,3 +1559,8 @@ CASES += [
         """,
     ),
 ]
+
+# ---------------------------------------------------------------- soundness (issue 9)
+from tests.cases_sound import SOUND_CASES  # noqa: E402
+
+CASES += SOUND_CASES

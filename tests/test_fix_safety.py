@@ -395,16 +395,19 @@ CASES = [
         class Net(nn.Module):
             def __init__(self):
                 super().__init__()
-                self.conv = nn.Conv2d(3, 8, 3)  # fix: unsafe 14
+                self.conv = nn.Conv2d(3, 8, 3)  # fix: unsafe 16
                 self.bn = nn.BatchNorm2d(8)
 
             def forward(self, x):
-                y = self.bn(self.conv(x))
-                return y + F.conv2d(x, self.conv.weight, self.conv.bias).mean()
+                return self.bn(self.conv(x))
+
+            def unnormalized(self, x):  # (not part of the output: the finding stands)
+                return F.conv2d(x, self.conv.weight, self.conv.bias)
 
 
         def main():
-            return Net()(torch.randn(2, 3, 8, 8))
+            net, x = Net(), torch.randn(2, 3, 8, 8)
+            return net(x) + net.unnormalized(x).mean()
         """,
     ),
     SafetyCase(
@@ -451,15 +454,19 @@ CASES = [
         class Net(nn.Module):
             def __init__(self):
                 super().__init__()
-                self.body = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8))  # fix: unsafe 12
+                self.body = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8))  # fix: unsafe 15
                 self.first = self.body[0]
 
             def forward(self, x):
-                return self.body(x) + self.first.bias.sum()
+                return self.body(x)
+
+            def bias_size(self):
+                return self.first.bias.abs().sum()
 
 
         def main():
-            return Net()(torch.randn(2, 3, 8, 8))
+            net = Net()
+            return net(torch.randn(2, 3, 8, 8)) + net.bias_size()
         """,
     ),
 ]

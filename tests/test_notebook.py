@@ -204,6 +204,9 @@ def test_uses_in_other_cells_and_in_magics_count(tmp_path: Path) -> None:
         new_code_cell("import torch.nn as nn\nconv = nn.Conv2d(3, 8, 3)\nbn = nn.BatchNorm2d(8)"),
         new_code_cell("y = conv(x)\nz = bn(y)"),
     ]
+    # (The conv's output must not stay in a global at the end: the session, or
+    # an importer, could still read it.  The last cell deletes it.)
+    last = new_code_cell("del y")
     for extra, flagged in (
         (None, True),
         ("print(y)", False),  # a later cell uses the conv's output
@@ -214,7 +217,7 @@ def test_uses_in_other_cells_and_in_magics_count(tmp_path: Path) -> None:
         ("y?", False),  # help syntax
         ("%time print(1)", True),  # a magic that does not mention it
     ):
-        cells = list(base) + ([new_code_cell(extra)] if extra else [])
+        cells = list(base) + ([new_code_cell(extra)] if extra else []) + [last]
         path = tmp_path / "nb.ipynb"
         path.write_text(nbformat.writes(new_notebook(cells=cells)))
         res = run([path.name], cwd=tmp_path)

@@ -82,6 +82,10 @@ DEAD_BUT_SILENT: dict[str, dict[int, str]] = {
         4: "the container is stored in a dict the analysis does not follow (it could be "
         "indexed there); at run time it is only called whole",
     },
+    "route2_mixin_after_sequential": {
+        10: "Sequential's forward comes first in the MRO, so the mixin's `self[0](x)` never "
+        "runs; the analysis gives related classes one family and sees it as a use",
+    },
     "non_transparent_pooling": {
         7: "AvgPool2d(2, divisor_override=3) without padding scales every window by 4/3, "
         "so a per-channel constant stays one and BatchNorm2d cancels it",

@@ -307,13 +307,15 @@ class Analysis(PointsTo, Uses, Flow):
 
     def relevant_names(
         self, findings: list[Finding]
-    ) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    ) -> tuple[frozenset[str], frozenset[str], frozenset[str], frozenset[str]]:
         """What code not analysed (blocks the stages blanked) could take these
         findings away through: the attribute names of the holders and items of the
         objects involved and of what holds them, and the names of the functions
         whose reads of those layers' biases count only if something computing an
-        output calls them; and the blanked classes and functions an object
-        involved was handed to.  See ``syntax.stages.Plan.widened``."""
+        output calls them; the blanked classes and functions an object involved
+        was handed to; and the names of the classes of the instances involved
+        (code making one may use it in any way).  See
+        ``syntax.stages.Plan.widened``."""
         objs: set = set()
         for f in findings:
             objs.add(f.site)
@@ -349,7 +351,12 @@ class Analysis(PointsTo, Uses, Flow):
             for name, refs in self.facts.ghost_refs.items()
             if any(self.may_objects(ref) & objs for ref in refs)
         )
-        return frozenset(attrs), frozenset(scopes), ghosts
+        classes: set[str] = set()
+        for o in objs:
+            family = o.family if isinstance(o, FamilyRef) else self.facts.sites[o].family
+            if family is not None and family in self.facts.families:
+                classes |= self.facts.families[family].names
+        return frozenset(attrs), frozenset(scopes), ghosts, frozenset(classes)
 
     def findings(self) -> list[Finding]:
         """Findings in site order.

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from convbnlint.catalog import Role
 from convbnlint.ir import (
     AttrNameRef,
+    GIVEN_BACK,
     ElementRef,
     FamilyRef,
     HolderRef,
@@ -73,7 +74,8 @@ class PointsTo:
         return seq if seq else frozenset({FamilyRef(family)})
 
     def is_dynamic(self, holder: tuple) -> bool:
-        return holder[0] == "attr" and ("attr", holder[1]) in self.facts.dynamic_holders
+        dynamic = self.facts.dynamic_holders
+        return holder[0] == "attr" and (("attr", holder[1]) in dynamic or holder in dynamic)
 
     # -- must
     def objects(self, ref: object, _active: frozenset = frozenset()) -> frozenset | None:
@@ -298,7 +300,7 @@ class PointsTo:
         if isinstance(ref, SliceRef):
             return get(ItemRef(ref.target), True)
         if isinstance(ref, ResultRef):
-            return get(ref.target, True)
+            return ref.method == GIVEN_BACK or get(ref.target, True)
         if isinstance(ref, ElementRef):
             return ref.target is None or get(ref.target, True)
         if isinstance(ref, ItemRef):

@@ -22,9 +22,6 @@ from convbnlint.ir import CLASS_PATCHED, NOT_CONSTANT, SELF_ESCAPED, FamilyRef, 
 
 ENTRY, OUTPUT, HARMLESS, MODE, ESCAPE = "entry", "output", "harmless", "mode", "escape"
 
-# Methods that enumerate parameters: in code that computes outputs, a bias read.
-_PARAMETER_READS = frozenset({"parameters", "named_parameters", "state_dict", "buffers"})
-
 
 class Uses:
     facts: ModuleFacts
@@ -134,7 +131,6 @@ class Uses:
             return HARMLESS
         if head == "method":
             method, arg = kind[1], kind[2]
-            scope = kind[3] if len(kind) > 3 else -1
             if method in fw.output_attrs:
                 return ESCAPE
             if method in fw.eval_methods:
@@ -142,13 +138,7 @@ class Uses:
             if method in fw.train_methods:
                 return HARMLESS if arg in ("none", "true", "propagate") else MODE
             if method in fw.harmless_methods:
-                if (
-                    method in _PARAMETER_READS
-                    and role is Role.BIASED
-                    and scope in self.forward_scopes()
-                ):
-                    return ESCAPE  # its bias values may reach the output
-                return HARMLESS
+                return HARMLESS  # (``parameters()``: its bias read is recorded as such)
             if method in fw.submodule_enumerators or method in fw.callback_appliers:
                 return HARMLESS  # what happens to the submodules is recorded on them
             if role is Role.COLLECTION and (

@@ -291,6 +291,12 @@ class Framework:
     # under ``config_prefixes`` (``torch.backends.cudnn.benchmark = True``).
     patch_prefixes: tuple[str, ...] = ()
     config_prefixes: tuple[str, ...] = ()
+    # Top-level packages of the framework and its companions (``torchvision``):
+    # their functions are known to the analysis or treated as unknown.  A function
+    # imported from any other package (or a name the file never binds) is code
+    # outside the file, assumed to use the module objects it gets as a whole, as
+    # a training loop does (the framework's own packages are added automatically).
+    library_roots: frozenset[str] = frozenset()
     # Module classes whose output has more than two dimensions (sequence models,
     # embeddings): a Linear fed by one is not followed by a 2-D BatchNorm1d input.
     not_2d_outputs: frozenset[str] = frozenset()

@@ -222,6 +222,7 @@ FRAMEWORK = Framework(
             "register_module_parameter_registration_hook",
         }
     ),
+    library_roots=frozenset({"torch", "torchvision", "torchaudio", "torchtext", "functorch"}),
     patch_prefixes=("torch.",),
     config_prefixes=("torch.backends.",),
     not_2d_outputs=frozenset(

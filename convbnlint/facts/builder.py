@@ -6,12 +6,14 @@ statement and expression walkers (:mod:`convbnlint.facts.scope`) fill its
 
 from __future__ import annotations
 
+import builtins
+import sys
 from collections.abc import Sequence
 
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
-from convbnlint.catalog import Apply, Catalog, LayerSpec, Role
+from convbnlint.catalog import Apply, Catalog, LayerSpec, Role, root_package
 from convbnlint.facts.arguments import (
     argument,
     bias_state,
@@ -39,7 +41,7 @@ from convbnlint.ir import (
     Site,
     UnknownRef,
 )
-from convbnlint.syntax.names import NameResolver
+from convbnlint.syntax.names import ImportTable, NameResolver
 from convbnlint.types import Span
 
 
@@ -72,6 +74,8 @@ class FactBuilder:
         # Functions defined inside functions, by (None, name), as they are walked.
         self.nested_functions: dict[tuple, list[Signature]] = {}
         self.module_bound: set[str] = set()
+        # The module scope's holders (name -> scope id), for ``global`` declarations.
+        self.module_holders: dict[str, int] = {}
         # Classes blanked out by the blocks stage: known by name only (``collect``).
         self.ghosts: frozenset[str] = frozenset()
         # Debugging aid: (ref, use) -> the statements that recorded it.
@@ -84,6 +88,14 @@ class FactBuilder:
         self.self_returning_any: frozenset[str] = frozenset().union(
             *(part.self_returning_methods for part in catalog.parts)
         )
+        # Top-level packages whose functions are the framework's (known, or unknown
+        # and so escapes); any other import is code outside the file.
+        self.library_roots: frozenset[str] = frozenset().union(
+            *(part.library_roots for part in catalog.parts),
+            {root_package(q) for spec in catalog.specs for q in (spec.qualname, *spec.aliases)},
+            {root_package(q) for part in catalog.parts for q in part.module_bases},
+        )
+        self._table: ImportTable | None = getattr(names, "table", None)
         # Enumerators that yield modules (not parameters).
         self.module_enumerators = (
             self.framework.submodule_enumerators - self.framework.parameter_enumerators
@@ -104,6 +116,7 @@ class FactBuilder:
         self.facts.scopes[module_scope] = ScopeFacts(None, None, None)
         scope = Scope(self, module_scope, top, None, None)
         scope.local_bound = set()
+        self.module_holders = {name: module_scope for name in scope.own_holders}
         env = scope.run_body(self.module.body)
         scope.finish_builders(env)
         # The models the module's names hold at its end are run as a whole by
@@ -120,6 +133,14 @@ class FactBuilder:
             self.use(scope.local(name), EXPORTED)
         for key in self.functions:
             self.use(HolderRef(("return", key)), OUTPUT)
+        for family, ff in self.facts.families.items():
+            # Attribute access the class overrides, or a holder name that is also a
+            # method or class attribute (a property, a method ``bn`` shadowing the
+            # submodule ``self.bn``): what ``self.<name>`` gives is not the holder.
+            if ff.methods & DYNAMIC_ACCESS:
+                self.facts.dynamic_holders.add(("attr", family))
+            for name in ff.methods:
+                self.facts.dynamic_holders.add(("attr", family, name))
         for lid in self.facts.escaped_lists:
             for ref in self.facts.list_elements.get(lid, ()):
                 # (An instance in the list may be ``self``: handed on by its class.)
@@ -172,6 +193,24 @@ class FactBuilder:
             out.add(f"{root}.modules.{name}")
         return frozenset(out)
 
+    def outside(self, func: cst.BaseExpression) -> bool:
+        """A callee that is code outside this file: a function imported from a
+        package other than the framework's and Python's own, or a name the file
+        never binds (a notebook's earlier session, a test harness).  The analysis
+        assumes such code uses the module objects it gets as a whole, the way a
+        training loop does (see ``docs``: what convbnlint assumes)."""
+        names = self.names(func)
+        if names:
+            return all(_foreign_root(n, self.library_roots) for n in names)
+        if not isinstance(func, cst.Name):
+            return False
+        if self._table is None:
+            from convbnlint.syntax.names import table_for
+
+            self._table = table_for(self.module.code, self.module)
+        name = func.value
+        return not self._table.star and name not in self._table.names and name not in _BUILTINS
+
     def family_facts(self, family: int) -> FamilyFacts:
         return self.facts.families.setdefault(family, FamilyFacts())
 
@@ -194,6 +233,8 @@ class FactBuilder:
             for item in body:
                 if isinstance(item, cst.FunctionDef):
                     facts.methods.add(item.name.value)
+                    if self.not_2d_classes:
+                        self._note_not_2d_holders(item, family)
                     decorators = {
                         d.decorator.value
                         for d in item.decorators
@@ -237,6 +278,32 @@ class FactBuilder:
                     self.use(FamilyRef(family), CLASS_PATCHED)
                 self._check_bases(stmt, family)
 
+    def _note_not_2d_holders(self, method: cst.FunctionDef, family: int) -> None:
+        """``self.rnn = nn.LSTM(...)`` among a method's statements: the holder's
+        calls give outputs that are not 2-D, wherever they are read (a forward may
+        come before ``__init__`` in the class; the walk also notes nested ones)."""
+        params = method.params.params
+        if not params or not isinstance(method.body, cst.IndentedBlock):
+            return
+        me = params[0].name.value
+        for stmt in method.body.body:
+            if not isinstance(stmt, cst.SimpleStatementLine):
+                continue
+            for small in stmt.body:
+                if not (isinstance(small, cst.Assign) and isinstance(small.value, cst.Call)):
+                    continue
+                names = self.names(small.value.func)
+                if not names or not all(n in self.not_2d_classes for n in names):
+                    continue
+                for t in small.targets:
+                    target = t.target
+                    if (
+                        isinstance(target, cst.Attribute)
+                        and isinstance(target.value, cst.Name)
+                        and target.value.value == me
+                    ):
+                        self.not_2d_holders.add(("attr", family, target.attr.value))
+
     def _check_bases(self, cls: cst.ClassDef, family: int) -> None:
         """Bases that are neither classes of the module nor framework module bases,
         a metaclass, or a forward defined: the container's own forward may not run."""
@@ -264,7 +331,11 @@ class FactBuilder:
             facts.unknown_bases = True
 
     def seq_forward_kept(self, family: int) -> bool:
-        """A container subclass family whose instances run the container's own forward."""
+        """A container subclass family whose instances run the container's own forward.
+
+        (A forward anywhere in the family counts, even one a mixin placed after the
+        container never runs: the family's methods all see ``self`` as any of its
+        instances, so its ``self[0](x)`` would be a use of the items anyway.)"""
         facts = self.family_facts(family)
         return not facts.unknown_bases and not (facts.methods & self.framework.forward_methods)
 
@@ -528,3 +599,18 @@ class Signature:
         """The first parameter after ``self`` (what ``apply`` passes a module to)."""
         start = 1 if self.is_method else 0
         return self.positional[start] if len(self.positional) > start else None
+
+
+# Methods through which a class changes what its attributes give.
+DYNAMIC_ACCESS = frozenset({"__getattr__", "__getattribute__", "__setattr__", "__delattr__"})
+
+
+
+_BUILTINS = frozenset(dir(builtins))
+
+
+def _foreign_root(name: str, library_roots: frozenset[str]) -> bool:
+    """``name`` (a dotted import target) comes from a package outside the
+    framework's and the standard library (a relative import: the project)."""
+    root = name.split(".", 1)[0]
+    return root not in library_roots and root not in sys.stdlib_module_names

@@ -16,7 +16,7 @@ import libcst as cst
 
 from convbnlint.catalog import Apply, LayerSpec, Role
 from convbnlint.facts.arguments import argument, call_constant, constant_truth, string_value
-from convbnlint.facts.env import C_BIND, C_DISCARD, C_ESCAPE, C_HARMLESS, Ctx, Env
+from convbnlint.facts.env import C_BIND, C_DISCARD, C_ESCAPE, C_GIVEN, C_HARMLESS, Ctx, Env
 from convbnlint.facts.expressions import HARMLESS_BUILTINS, OPAQUE_BUILTINS, constant_value
 from convbnlint.ir import (
     CLASS_PATCHED,
@@ -127,7 +127,7 @@ class Calls:
             return None
         if isinstance(func, cst.Name) and func.value == "len" and len(node.args) == 1:
             arg = node.args[0].value
-            if isinstance(arg, cst.Name) and LIST + arg.value in env:
+            if isinstance(arg, cst.Name) and isinstance(env.get(LIST + arg.value), ListState):
                 return None
         if self.inspecting(func):
             for arg in node.args:
@@ -204,9 +204,12 @@ class Calls:
                     self.expr(arg.value, C_ESCAPE, env)
                 return None
         self.expr(func, C_ESCAPE, env)
+        given = self.b.outside(func)
         for arg in node.args:
             if self.is_param_init(func) and self.is_bias_of_ref(arg.value, env):
                 self.bias_write(arg.value, env)
+            elif given and self.refs_of(arg.value, env):
+                self.expr(arg.value, C_GIVEN, env)
             else:
                 self.expr(arg.value, C_ESCAPE, env)
         return None
@@ -366,6 +369,8 @@ class Calls:
             and self.family is not None
             and (self.is_self(func.value) or self.is_super(func.value))
             and (self.family, func.attr.value) in self.b.functions
+            # ``super().m()`` past bases we do not see may run their ``m``.
+            and not (self.is_super(func.value) and self.b.family_facts(self.family).unknown_bases)
         ):
             return HolderRef(("return", (self.family, func.attr.value)))
         return None
@@ -519,6 +524,11 @@ class Calls:
             kind = method_use(method, arg, self.scope_id)
         for ref in refs:
             self.use(ref, kind, guard)
+        if method in fw.parameter_enumerators:
+            # ``self.parameters()``: every bias of every submodule read.
+            how = self.bias_how(ctx)
+            for ref in refs:
+                self.use(ElementRef(ref), bias_use(how, self.scope_id), guard)
         if method in fw.callback_appliers:
             self.apply_callback(node.args, refs, env)
         elif method in fw.submodule_registrars and not on_self:
@@ -632,7 +642,7 @@ class Calls:
                 site.item_names = frozenset(names)
         elif isinstance(value, (cst.ListComp, cst.GeneratorExp)):
             refs = self.comprehension(value, env, ctx)
-        elif isinstance(value, cst.Name) and LIST + value.value in env:
+        elif isinstance(value, cst.Name) and isinstance(env.get(LIST + value.value), ListState):
             state = env[LIST + value.value]
             if state.clean:
                 for ref in state.graph.nodes():

@@ -22,7 +22,7 @@ from convbnlint.ir import LIST, OTHER, Ref
 @dataclass(frozen=True)
 class Ctx:
     # escape | discard | bind | member | list | sole_input | callee | def | harmless
-    # | test (a truth or identity test) | return
+    # | test (a truth or identity test) | return | given (to code outside the file)
     kind: str
     ref: Ref | None = None
     seq: int = -1  # member, list
@@ -38,6 +38,8 @@ C_DEF = Ctx("def")
 C_HARMLESS = Ctx("harmless")
 C_TEST = Ctx("test")
 C_RETURN = Ctx("return")
+# Handed to code outside the file (``Builder.outside``): used there as a whole.
+C_GIVEN = Ctx("given")
 
 # Passes over a loop body before giving up on a fixpoint (then everything live is forgotten).
 LOOP_PASSES = 8

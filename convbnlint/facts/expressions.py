@@ -20,10 +20,11 @@ import libcst as cst
 from convbnlint.cstwalk import children
 from convbnlint.facts.arguments import string_value
 from convbnlint.facts.env import C_ESCAPE, C_HARMLESS, C_TEST, Ctx, Env
-from convbnlint.facts.prescan import NESTED, ScopeInfo
+from convbnlint.facts.prescan import NESTED, ScopeInfo, nested_bound
 from convbnlint.catalog import Apply
 from convbnlint.ir import (
     ContainerState,
+    ListState,
     BIND,
     ESCAPE,
     ESCAPED,
@@ -35,6 +36,8 @@ from convbnlint.ir import (
     SELF_ESCAPED,
     AttrNameRef,
     ElementRef,
+    GIVEN_BACK,
+    OUTPUT,
     FamilyRef,
     ItemRef,
     ResultRef,
@@ -98,6 +101,14 @@ class Expressions:
                     return [ResultRef(r, method) for r in self.refs_of(func.value, env)]
                 if method == "get_submodule":
                     return [ElementRef(r) for r in self.receiver_refs(func.value, env)]
+            if self.b.outside(node.func):
+                # Code outside the file may hand back what it was given.
+                return [
+                    ResultRef(r, GIVEN_BACK)
+                    for arg in node.args
+                    for r in self.refs_of(arg.value, env)
+                    if not isinstance(r, UnknownRef)
+                ]
             if self.dynamic_getattr(node):
                 receiver = node.args[0].value if node.args else None
                 if receiver is not None and (self.is_self(receiver) or self.refs_of(receiver, env)):
@@ -133,7 +144,9 @@ class Expressions:
             return [AttrNameRef(node.attr.value)]
         if isinstance(node, cst.Subscript):
             base = node.value
-            if isinstance(base, cst.Name) and env is not None and LIST + base.value in env:
+            if isinstance(base, cst.Name) and env is not None and isinstance(
+                env.get(LIST + base.value), ListState
+            ):
                 state = env[LIST + base.value]
                 if state.clean and not _is_slice(node):
                     return [HolderRef(("list", lid)) for lid in state.lids]
@@ -141,10 +154,26 @@ class Expressions:
             make = SliceRef if _is_slice(node) else ItemRef
             return [make(r) for r in self.refs_of(base, env)]
         if isinstance(node, cst.IfExp):
-            return self.refs_of(node.body, env) + self.refs_of(node.orelse, env)
+            return self._either(node.body, node.orelse, env)
         if isinstance(node, cst.BooleanOperation):
-            return self.refs_of(node.left, env) + self.refs_of(node.right, env)
+            return self._either(node.left, node.right, env)
         return []
+
+    def _either(
+        self, a: cst.BaseExpression, b: cst.BaseExpression, env: Env | None
+    ) -> list[Ref]:
+        """The references of a value that is one of two expressions: when only one
+        side denotes module objects, the other may be a module we do not follow
+        (``nn.PixelShuffle(2) if shuffle else nn.Identity()``), unless it is a
+        constant (``None``, a number)."""
+        left, right = self.refs_of(a, env), self.refs_of(b, env)
+        if not left and not right:
+            return []
+        if not left and not _surely_no_module(a):
+            left = [UNKNOWN]
+        if not right and not _surely_no_module(b):
+            right = [UNKNOWN]
+        return left + right
 
     def holds_outputs(self, name: str, env: Env) -> bool:
         """The local name holds invocation outputs only (tensors, not modules)."""
@@ -214,6 +243,9 @@ class Expressions:
         elif kind == "return" and self.fn_key is not None:
             self.b.bind(("return", self.fn_key), ref)
             self.b.use(ref, BIND)
+            return
+        elif kind == "given":
+            self.b.use(ref, OUTPUT)  # run as a whole by code outside the file
             return
         elif kind == "return" and isinstance(ref, FamilyRef):
             self.b.use(ref, HARMLESS)  # a factory handing its instance to its caller
@@ -378,7 +410,15 @@ class Expressions:
     def nested_scope(self, node: cst.CSTNode, params: tuple[str, ...] = ()) -> Expressions:
         sid = self.b._scope_id(node)
         self.b.facts.scopes.setdefault(sid, ScopeFacts(None, self.scope_id, self.family))
-        nested = type(self)(self.b, sid, ScopeInfo(), self.self_name, self.family)
+        nested = type(self)(
+            self.b,
+            sid,
+            ScopeInfo(),
+            self.self_name,
+            self.family,
+            outer=self.nested_visible(),
+            bound=frozenset(nested_bound(node)),
+        )
         nested.guards = dict(self.guards)
         nested.module_visible = False
         nested.is_function = True
@@ -524,7 +564,7 @@ class Expressions:
             self.use(ref, HARMLESS, guard)
         for item in items:
             self.record_ref(item, ctx, guard)
-        if not (isinstance(base, cst.Name) and LIST + base.value in env):
+        if not (isinstance(base, cst.Name) and isinstance(env.get(LIST + base.value), ListState)):
             self.walk_receiver(base, env)
         for element in node.slice:
             self.generic_children(element, env)
@@ -646,6 +686,17 @@ class Expressions:
         scope = self.b.facts.scopes.get(self.scope_id)
         if scope is not None:
             scope.mentions.add(name)
+
+
+def _surely_no_module(node: cst.BaseExpression) -> bool:
+    """A literal (``None``, a number, a string, ``True``): no module object."""
+    if isinstance(node, cst.Name):
+        return node.value in ("None", "True", "False")
+    return isinstance(
+        node,
+        (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.ConcatenatedString,
+         cst.FormattedString, cst.Ellipsis),
+    )
 
 
 def _is_slice(node: cst.Subscript) -> bool:

@@ -22,7 +22,7 @@ from convbnlint.facts.env import Env
 from convbnlint.facts.expressions import Expressions
 from convbnlint.facts.prescan import ScopeInfo
 from convbnlint.facts.statements import Statements
-from convbnlint.ir import ESCAPED, HolderRef
+from convbnlint.ir import ESCAPED, UNKNOWN, HolderRef
 
 if TYPE_CHECKING:
     from convbnlint.facts.builder import FactBuilder
@@ -38,6 +38,8 @@ class Scope(Statements, Expressions, Calls, Containers):
         info: ScopeInfo,
         self_name: str | None,
         family: int | None,
+        outer: dict[str, int] | None = None,
+        bound: frozenset[str] = frozenset(),
     ) -> None:
         self.b = builder
         self.scope_id = scope_id
@@ -48,8 +50,22 @@ class Scope(Statements, Expressions, Calls, Containers):
         # a class or function at module level; not a scope nested in a function).
         self.module_visible = True
         self.is_function = False
-        self.holder_names = self._holder_names()
+        self.is_class_body = False
         self.local_bound: set[str] = info.complex_bound | set(info.simple_rhs)
+        # Holders visible here: this scope's own (names bound only to module
+        # objects), and the enclosing scopes' that this one does not bind itself
+        # (``outer``: name -> the scope owning the holder; a nested function or a
+        # comprehension reads the enclosing holder, whose bindings are all known).
+        own = self._holder_names()
+        self.holder_scope: dict[str, int] = {}
+        shadowed = self.local_bound | bound
+        for name, owner in (outer or {}).items():
+            if name not in shadowed:
+                self.holder_scope[name] = owner
+        for name in own:
+            self.holder_scope[name] = scope_id
+        self.own_holders = own
+        self.holder_names = set(self.holder_scope)
         self.seq_site: int | None = None  # its super().__init__ container site
         # In ``__init__`` of a Sequential subclass that keeps the container's forward:
         # the catalogued container class it extends.
@@ -76,9 +92,6 @@ class Scope(Statements, Expressions, Calls, Containers):
         self.storing = False
         # Containers filled by ``append``/``add_module`` in this scope: env key -> sites.
         self.builder_keys: dict[str, set[int]] = {}
-        # Module objects held in local names that nested scopes can see escape.
-        for name in self.holder_names & info.closure_names:
-            self.b.use(self.local(name), ESCAPED)
 
     def _holder_names(self) -> set[str]:
         names = set()
@@ -126,7 +139,25 @@ class Scope(Statements, Expressions, Calls, Containers):
         return self.b.catalog.vocabulary(name) if name else self.b.framework
 
     def local(self, name: str) -> HolderRef:
-        return HolderRef(("local", self.scope_id, name))
+        return HolderRef(("local", self.holder_scope.get(name, self.scope_id), name))
+
+    def nested_visible(self) -> dict[str, int]:
+        """The holders a scope nested here sees (a class body's own names are not
+        visible in its methods)."""
+        if self.is_class_body:
+            return {n: s for n, s in self.holder_scope.items() if n not in self.own_holders}
+        return dict(self.holder_scope)
+
+    def rebound_elsewhere(self, declared: set[str]) -> None:
+        """A nested function declares ``global``/``nonlocal`` names: where they are
+        holders here (or at module level), they may be rebound to anything, and
+        what they held is reached there."""
+        for name in declared:
+            for owner in {self.nested_visible().get(name), self.b.module_holders.get(name)}:
+                if owner is not None:
+                    holder = ("local", owner, name)
+                    self.b.bind(holder, UNKNOWN)
+                    self.b.use(HolderRef(holder), ESCAPED)
 
     def attr(self, name: str) -> HolderRef:
         assert self.family is not None

@@ -269,15 +269,15 @@ class Statements:
         single = len(targets) == 1
         flat = isinstance(value, cst.Call) and self.makes_not_2d(value)
         for t in other_targets:
-            if flat and isinstance(t, (cst.Tuple, cst.List)):
-                for el in t.elements:  # ``out, state = self.lstm(x)``
-                    if isinstance(el.value, cst.Name):
-                        env[NOT_2D + el.value.value] = frozenset({OTHER})
             self.kill_target(t, env)
             if isinstance(t, cst.Attribute):
                 self.attribute_store(t.value, t.attr.value, value if single else None, env)
             else:
                 self.target_reads(t, env)
+            if flat and isinstance(t, (cst.Tuple, cst.List)):
+                for el in t.elements:  # ``out, state = self.lstm(x)``
+                    if isinstance(el.value, cst.Name):
+                        env[NOT_2D + el.value.value] = frozenset({OTHER})
         for n in plain_names:
             env.pop(n, None)
             env.pop(LIST + n, None)
@@ -488,7 +488,10 @@ class Statements:
         body = node.body.body if isinstance(node.body, cst.IndentedBlock) else node.body.body
         cls_id = self.b._scope_id(node)
         self.b.facts.scopes.setdefault(cls_id, ScopeFacts(None, self.scope_id, None))
-        cls_scope = type(self)(self.b, cls_id, prescan(body), None, family)
+        cls_scope = type(self)(
+            self.b, cls_id, prescan(body), None, family, outer=self.nested_visible()
+        )
+        cls_scope.is_class_body = True
         cls_scope.module_visible = self.module_visible and not self.is_function
         # A Sequential subclass that keeps Sequential's forward: ``super().__init__(...)``
         # arguments are its items, in order.
@@ -512,6 +515,11 @@ class Statements:
                     self.b.facts.roots.add(name)  # ``forward = other``: other computes it
                 out = cls_scope.stmt(stmt, cls_env)
                 cls_env = out if out is not None else {}
+        # Module objects a class body holds are class attributes: shared by every
+        # instance, reachable as ``Cls.name`` and ``self.name`` from anywhere.
+        for name in cls_scope.own_holders:
+            self.b.use(cls_scope.local(name), ESCAPED)
+        cls_scope.forget(cls_env)
         return env
 
     def function(
@@ -539,7 +547,10 @@ class Statements:
         sid = self.b._scope_id(node)
         name = node.name.value
         self.b.facts.scopes[sid] = ScopeFacts(name, self.scope_id, family)
-        scope = type(self)(self.b, sid, function_info(node, all_params), self_name, family)
+        info = function_info(node, all_params)
+        scope = type(self)(self.b, sid, info, self_name, family, outer=self.nested_visible())
+        if info.declared:
+            self.rebound_elsewhere(info.declared)
         scope.seq_spec = seq_spec if name == "__init__" else None
         scope.module_visible = self.module_visible and not self.is_function
         scope.is_function = True
@@ -658,7 +669,7 @@ class Statements:
                 self.walk_receiver(receiver, env)
                 shape = ("refs", [ItemRef(r) for r in refs])
                 return ("tuple", [None, shape]) if method in fw.collection_pairs else shape
-        if isinstance(node, cst.Name) and LIST + node.value in env:
+        if isinstance(node, cst.Name) and isinstance(env.get(LIST + node.value), ListState):
             state = env[LIST + node.value]
             if state.clean:
                 return ("refs", [HolderRef(("list", lid)) for lid in state.lids])

@@ -17,6 +17,9 @@ class Rule:
     summary: str
     fixable: bool = True
     conditional: bool = False  # reports findings that hold only under a parameter test
+    # What the cancellation assumes of the input when the norm normalizes axis 1
+    # (a channels-first norm), stated in the message: CBL002's 2-D input.
+    assumption: str | None = None
 
     def message(
         self,
@@ -26,11 +29,15 @@ class Rule:
         fix: str = "False",
         param: str = "bias",
         fused: bool = False,
+        assumes: bool = False,
     ) -> str:
         """The finding's text; ``param`` is the framework's bias argument
-        (``use_bias`` in Keras and Flax, ``bias_attr`` in Paddle...)."""
+        (``use_bias`` in Keras and Flax, ``bias_attr`` in Paddle...); ``assumes``:
+        state the rule's :attr:`assumption`."""
         norm = " / ".join(norms)
         where = f"its own {norm}" if fused else f"the following {norm}"
+        if assumes and self.assumption:
+            where += f" {self.assumption}"
         if when is not None:
             return f"{layer} bias is cancelled by {where} when {when}; pass {param}={fix}"
         return f"{layer} bias is cancelled by {where}; pass {param}={fix}"

@@ -325,7 +325,11 @@ class Plan:
     _kept: set = field(default_factory=set, repr=False)
 
     def widened(
-        self, holders: frozenset[str], scopes: frozenset[str], ghosts: frozenset[str]
+        self,
+        holders: frozenset[str],
+        scopes: frozenset[str],
+        ghosts: frozenset[str],
+        classes: frozenset[str] = frozenset(),
     ) -> Plan | None:
         """The text with the blanked blocks that may veto a finding kept too, or
         None when none may.
@@ -338,8 +342,10 @@ class Plan:
         reads of a bias count only if an output's computation calls it
         (``scopes``), reach any module (``exec``, an enumeration of an object not
         followed, a patch), or be a class or function an object involved is
-        handed to (``ghosts``).  (A blanked block that makes an instance of a kept
-        class uses it as a whole, or through these.)
+        handed to (``ghosts``), or mention the class of an instance involved
+        (``classes``: the block may make one and use it in any way: swap its
+        ``__class__``, reach its ``_modules``...).  A class kept this way gets its
+        callers too: they bind its parameters (what its instances hold).
         """
         if not self.partial:
             return None
@@ -353,10 +359,20 @@ class Plan:
                 or b.attrs & holders
                 or (b.attrs | b.ids) & scopes
                 or (b.name is not None and b.name in ghosts)
+                or b.ids & classes
             ):
                 extra.add(node)
         if not extra:
             return None
+        todo = [b for b in self._blocks if b.is_class and b.index in extra]
+        while todo:
+            cls = todo.pop()
+            for b in self._blocks:
+                node = b.index if b.name is not None else -1
+                if node not in self._kept and node not in extra and cls.name in b.ids:
+                    extra.add(node)
+                    if b.is_class:
+                        todo.append(b)
         return _blank(self.text_whole, self._blocks, self._needs, self._kept | extra, self.table)
 
     text_whole: str = field(default="", repr=False)
