@@ -180,6 +180,9 @@ ESCAPED = ("escape",)
 ITEMS_ESCAPED = ("items",)
 SELF_ESCAPED = ("escape", "self")  # ``self`` handed to code not modelled by its class
 CLASS_PATCHED = ("escape", "class")  # ``Net.forward = f``: the class itself changed
+# ``net._modules``, ``net.__dict__``: the registries through which every holder of an
+# instance (or every item of a container) is reached.
+REGISTRY = ("escape", "registry")
 OUTPUT = ("output",)
 EXPORTED = ("exported",)
 REPLACED = ("replaced",)
@@ -410,6 +413,9 @@ class ModuleFacts:
     dynamic_holders: set[tuple] = field(default_factory=set)
     list_elements: dict[int, set[Ref]] = field(default_factory=dict)
     escaped_lists: set[int] = field(default_factory=set)
+    # Lists ``self`` was put into (escaping, they hand the instance on from inside
+    # its class: its holders escape; another instance is only used as a whole).
+    self_lists: set[int] = field(default_factory=set)
     # Helper functions returning a layer: inner site -> its call-site sites.
     factory_calls: dict[int, list[int]] = field(default_factory=dict)
     escaped_factories: set[int] = field(default_factory=set)

@@ -299,7 +299,8 @@ FRAMEWORK_CASES: list[Case] = [
         g = M.Sequential(M.Conv2d(3, 8, 3), M.BatchNorm2d(8, momentum=1))
         h = msnn.SequentialCell([msnn.Conv2d(3, 8, 3, has_bias=True), msnn.BatchNorm2d(8, momentum=1.0)])
         i = jnn.Sequential(jnn.Conv(3, 8, 3), jnn.BatchNorm(8, momentum=0))
-        # Momenta that move them, and one that is not a constant (taken to move them).
+        # Momenta that move them (one that is not a constant may be 0: not trusted, as
+        # ``route6_momentum_not_a_constant`` proves at run time).
         j = tnn.Sequential(tnn.Conv2d(3, 8, 3), tnn.BatchNorm2d(8, momentum=0.01))  # expect: CBL001
         k = tnn.Sequential(tnn.Conv2d(3, 8, 3), tnn.BatchNorm2d(8, momentum=None))  # expect: CBL001
         l = pnn.Sequential(pnn.Conv2D(3, 8, 3), pnn.BatchNorm2D(8, momentum=0.99))  # expect: CBL001
@@ -307,7 +308,7 @@ FRAMEWORK_CASES: list[Case] = [
         def build(m, device=None, dtype=None):
             dd = {"device": device, "dtype": dtype}
             frozen = {"momentum": 0.0}
-            x = tnn.Sequential(tnn.Conv2d(3, 8, 3, **dd), tnn.BatchNorm2d(8, momentum=m, **dd))  # expect: CBL001
+            x = tnn.Sequential(tnn.Conv2d(3, 8, 3, **dd), tnn.BatchNorm2d(8, momentum=m, **dd))
             y = tnn.Sequential(tnn.Conv2d(3, 8, 3), tnn.BatchNorm2d(8, **frozen))
             return x, y
         """,

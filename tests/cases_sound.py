@@ -1443,3 +1443,381 @@ SOUND_CASES: list[Case] = [
         tags=("adversarial",),
     ),
 ]
+
+# ------------------------------------------------- found by the lead's evaluation and beyond
+SOUND_CASES += [
+    net_case(
+        "route1_registry_subscripted_on_self",
+        """
+        class Both(Net):
+            def forward(self, x):
+                return self.bn(self.conv(x)), self._modules["conv"](x)
+
+        model = Both()
+        """,
+        tags=("route1", "adversarial"),
+    ),
+    net_case(
+        "route1_registry_values_iterated_on_self",
+        """
+        class Both(Net):
+            def forward(self, x):
+                extra = [m(x) for m in self._modules.values() if isinstance(m, nn.Conv2d)]
+                return self.bn(self.conv(x)), extra
+
+        model = Both()
+        """,
+        tags=("route1", "adversarial"),
+    ),
+    net_case(
+        "route1_registry_through_the_instance_dict",
+        """
+        class Both(Net):
+            def forward(self, x):
+                return self.bn(self.conv(x)) + self.__dict__["_modules"]["conv"](x).mean()
+
+        model = Both()
+        """,
+        tags=("route1", "adversarial"),
+    ),
+    net_case(
+        "route1_registry_of_a_held_instance",
+        """
+        class Head(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.net = Net()
+
+            def forward(self, x):
+                return self.net(x) + self.net._modules["conv"](x).mean()
+
+        model = Head()
+        """,
+        tags=("route1", "adversarial"),
+    ),
+    net_case(
+        "route1_registry_read_by_a_helper",
+        """
+        def peek(m, x):
+            return m._modules["conv"](x).mean()
+
+        class Head(Net):
+            def forward(self, x):
+                return self.bn(self.conv(x)) + peek(self, x)
+
+        model = Head()
+        """,
+        tags=("route1", "adversarial"),
+    ),
+    Case(
+        "route1_container_unpacked",
+        """
+        import torch
+        import torch.nn as nn
+
+        class Head(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.seq = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8))
+
+            def forward(self, x):
+                fc, bn = self.seq
+                return self.seq(x) + fc(x).mean()
+
+        model = Head()
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+        tags=("route1", "adversarial"),
+    ),
+    Case(
+        "route2_decorator_sets_a_forward",
+        """
+        import torch
+        import torch.nn as nn
+
+        def conv_only(cls):
+            def forward(self, x):
+                return self.conv(x)
+            cls.forward = forward
+            return cls
+
+        @conv_only
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(3, 8, 3)
+                self.bn = nn.BatchNorm2d(8)
+
+            def forward(self, x):
+                return self.bn(self.conv(x))
+
+        model = Net()
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+        tags=("route2", "adversarial"),
+    ),
+    Case(
+        "route2_decorator_freezes_the_norm_in_train",
+        """
+        import torch
+        import torch.nn as nn
+
+        def frozen(cls):
+            base = cls.train
+            def train(self, mode=True):
+                base(self, mode)
+                self.bn.eval()
+                return self
+            cls.train = train
+            return cls
+
+        @frozen
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(3, 8, 3)
+                self.bn = nn.BatchNorm2d(8)
+
+            def forward(self, x):
+                return self.bn(self.conv(x))
+
+        model = Net()
+        model.train()
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+        tags=("route2", "route6", "adversarial"),
+    ),
+    Case(
+        "route2_decorator_returns_a_subclass",
+        """
+        import torch
+        import torch.nn as nn
+
+        def wrap(cls):
+            class Wrapped(cls):
+                def forward(self, x):
+                    return self.conv(x)
+            return Wrapped
+
+        @wrap
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(3, 8, 3)
+                self.bn = nn.BatchNorm2d(8)
+
+            def forward(self, x):
+                return self.bn(self.conv(x))
+
+        model = Net()
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+        tags=("route2", "adversarial"),
+    ),
+    net_case(
+        "route2_decorator_on_the_class_holding_it",
+        """
+        def peek(cls):
+            old = cls.forward
+            def forward(self, x):
+                return old(self, x) + self.inner.conv(x).mean()
+            cls.forward = forward
+            return cls
+
+        @peek
+        class Outer(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.inner = Net()
+
+            def forward(self, x):
+                return self.inner(x)
+
+        model = Outer()
+        """,
+        tags=("route2", "adversarial"),
+    ),
+    Case(
+        "route2_registry_decorator_from_another_package",
+        """
+        import torch
+        import torch.nn as nn
+        from mylib.registry import MODELS
+
+        @MODELS.register_module()
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(3, 8, 3)  # expect: CBL001
+                self.bn = nn.BatchNorm2d(8)
+
+            def forward(self, x):
+                return self.bn(self.conv(x))
+        """,
+        runnable=False,  # (mylib is code outside the file: taken to return the class)
+        tags=("route2",),
+    ),
+    Case(
+        "route3_class_attribute_container",
+        """
+        import torch
+        import torch.nn as nn
+
+        class Net(nn.Module):
+            body = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8))
+
+            def forward(self, x):
+                return self.body(x) + Net.body[0](x).mean()
+
+        model = Net()
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+        tags=("route3", "adversarial"),
+    ),
+    Case(
+        "route3_class_attribute_layers",
+        """
+        import torch
+        import torch.nn as nn
+
+        class Net(nn.Module):
+            conv = nn.Conv2d(3, 8, 3)
+            bn = nn.BatchNorm2d(8)
+
+            def forward(self, x):
+                return self.bn(self.conv(x)) + type(self).conv(x).mean()
+
+        model = Net()
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+        tags=("route3", "adversarial"),
+    ),
+    Case(
+        "route6_local_container_frozen_by_a_modules_loop",
+        """
+        import torch
+        import torch.nn as nn
+
+        def build():
+            seq = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8))
+            for m in seq.modules():
+                m.eval()
+            return seq
+
+        model = build()
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+        tags=("route6", "adversarial"),
+    ),
+    Case(
+        "route4_norm_name_rebound_by_a_def",
+        """
+        import torch
+        import torch.nn as nn
+        from torch.nn import BatchNorm2d
+
+        def BatchNorm2d(c):
+            return nn.Identity()
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(3, 8, 3)
+                self.bn = BatchNorm2d(8)
+
+            def forward(self, x):
+                return self.bn(self.conv(x))
+
+        model = Net()
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+        tags=("route4", "adversarial"),
+    ),
+    Case(
+        "adversarial_other_branch_is_not_followed",
+        """
+        import torch
+        import torch.nn as nn
+
+        class Net(nn.Module):
+            def __init__(self, shuffle=True):
+                super().__init__()
+                self.conv = nn.Conv2d(3, 32 if shuffle else 8, 3)
+                self.shuffle = nn.PixelShuffle(2) if shuffle else nn.Identity()
+                self.norm = nn.InstanceNorm2d(8)
+
+            def forward(self, x):
+                return self.norm(self.shuffle(self.conv(x)))
+
+        model = Net()
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+        tags=("adversarial",),
+    ),
+    Case(
+        "outside_code_uses_a_model_as_a_whole",
+        """
+        import torch
+        import torch.nn as nn
+        from mytraining import fit
+
+        model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8))  # expect: CBL001
+        fit(model)
+        """,
+        runnable=False,  # (mytraining is code outside the file)
+        tags=("adversarial",),
+    ),
+    Case(
+        "outside_code_hands_the_model_back",
+        """
+        import torch
+        import torch.nn as nn
+        from mytraining import prepare
+
+        seq = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8))
+        ready = prepare(seq)
+        y = ready[0](torch.randn(2, 3, 8, 8))
+        """,
+        runnable=False,  # (mytraining is code outside the file)
+        tags=("adversarial",),
+    ),
+    Case(
+        "module_level_model_used_in_a_function",
+        """
+        import torch
+        import torch.nn as nn
+
+        model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8))  # expect: CBL001
+
+        def main():
+            return model(torch.randn(2, 3, 8, 8))
+
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+        tags=("adversarial",),
+    ),
+    Case(
+        "module_level_model_indexed_in_a_function",
+        """
+        import torch
+        import torch.nn as nn
+
+        body = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8))
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.body = body
+
+            def forward(self, x):
+                return self.body(x) + stem(x)
+
+        def stem(x):
+            return body[0](x).mean()
+
+        model = Net()
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+        tags=("route1", "adversarial"),
+    ),
+]

@@ -86,6 +86,11 @@ DEAD_BUT_SILENT: dict[str, dict[int, str]] = {
         10: "Sequential's forward comes first in the MRO, so the mixin's `self[0](x)` never "
         "runs; the analysis gives related classes one family and sees it as a use",
     },
+    "route6_local_container_frozen_by_a_modules_loop": {
+        5: "the norm is put in eval mode at construction, which the harness's train() undoes; "
+        "a program that never calls train() keeps it frozen (not cancelled), and the "
+        "analysis cannot tell which",
+    },
     "non_transparent_pooling": {
         7: "AvgPool2d(2, divisor_override=3) without padding scales every window by 4/3, "
         "so a per-channel constant stays one and BatchNorm2d cancels it",

@@ -18,7 +18,7 @@ from the catalog's :class:`~convbnlint.catalog.Framework`.
 from __future__ import annotations
 
 from convbnlint.catalog import Framework, Role
-from convbnlint.ir import CLASS_PATCHED, NOT_CONSTANT, SELF_ESCAPED, FamilyRef, HolderRef, ModuleFacts
+from convbnlint.ir import CLASS_PATCHED, NOT_CONSTANT, REGISTRY, SELF_ESCAPED, FamilyRef, HolderRef, ModuleFacts
 
 ENTRY, OUTPUT, HARMLESS, MODE, ESCAPE = "entry", "output", "harmless", "mode", "escape"
 
@@ -97,7 +97,7 @@ class Uses:
         if head in ("bind", "harmless", "list", "iter", "item", "replaced"):
             return HARMLESS  # (a replaced holder's value is unknown: see ``objects``)
         if head == "escape":
-            if isinstance(obj, FamilyRef) and kind not in (SELF_ESCAPED, CLASS_PATCHED):
+            if isinstance(obj, FamilyRef) and kind not in (SELF_ESCAPED, CLASS_PATCHED, REGISTRY):
                 # An instance handed on by code using the class (not by the class
                 # itself): like any user of the module, it uses it as a whole.
                 return HARMLESS

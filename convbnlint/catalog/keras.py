@@ -187,6 +187,12 @@ FRAMEWORK = Framework(
     container_mutators=frozenset({"pop", "layers", "_layers", "get_layer"}),
     partial_makers=frozenset({"functools.partial"}),
     state_attrs=frozenset({"trainable", "training"}),
+    # Methods of a model that use it as a whole or only read it.
+    harmless_methods=frozenset(
+        {"summary", "save", "save_weights", "load_weights", "export", "compile", "fit",
+         "evaluate", "predict", "count_params", "get_config", "to_json", "get_weights",
+         "set_weights", "build"}
+    ),
     default_changers=("set_image_data_format",),
     # Writes that may freeze norms the walker cannot tie them to (a model built
     # from tensors holds every layer between them): convbnlint/syntax/freezers.py.

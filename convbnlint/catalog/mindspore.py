@@ -84,6 +84,9 @@ FRAMEWORK = Framework(
     submodule_enumerators=frozenset({"cells", "name_cells", "cells_and_names",
                                      "get_parameters", "trainable_params", "parameters_dict"}),
     submodule_registrars=frozenset({"insert_child_to_cell"}),
+    # (name, cell) pairs; tensors, not cells.
+    named_enumerators=frozenset({"cells_and_names"}),
+    parameter_enumerators=frozenset({"get_parameters", "trainable_params", "parameters_dict"}),
     dynamic_attrs=frozenset({"__dict__", "_cells"}),
     container_appenders=frozenset({"append"}),
     container_mutators=frozenset({"insert", "extend", "pop", "__setitem__", "__delitem__"}),

@@ -172,7 +172,16 @@ FRAMEWORK = Framework(
     ),
     submodule_enumerators=frozenset({"modules", "named_modules", "children", "named_children"}),
     submodule_registrars=frozenset({"add_module", "register_module"}),
-    dynamic_attrs=frozenset({"__dict__", "_modules"}),
+    # (The registries of submodules, parameters and hooks of a module.)
+    dynamic_attrs=frozenset(
+        {
+            "__dict__", "_modules", "_parameters", "_buffers", "_forward_hooks",
+            "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks",
+            "_forward_hooks_with_kwargs", "_forward_pre_hooks_with_kwargs",
+            "_forward_hooks_always_called", "_state_dict_hooks", "_state_dict_pre_hooks",
+            "_load_state_dict_pre_hooks", "_load_state_dict_post_hooks",
+        }
+    ),
     tensor_meta_attrs=frozenset({"shape", "dtype", "device", "ndim", "is_cuda", "requires_grad"}),
     tensor_meta_methods=frozenset({"size", "dim"}),
     container_appenders=frozenset({"append"}),

@@ -143,8 +143,9 @@ class FactBuilder:
                 self.facts.dynamic_holders.add(("attr", family, name))
         for lid in self.facts.escaped_lists:
             for ref in self.facts.list_elements.get(lid, ()):
-                # (An instance in the list may be ``self``: handed on by its class.)
-                self.use(ref, SELF_ESCAPED if isinstance(ref, FamilyRef) else ESCAPED)
+                # (``self`` in the list: handed on by its own class.)
+                own = isinstance(ref, FamilyRef) and lid in self.facts.self_lists
+                self.use(ref, SELF_ESCAPED if own else ESCAPED)
         return self.facts
 
     def _find_factories(self) -> None:

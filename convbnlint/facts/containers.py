@@ -287,6 +287,8 @@ class Containers:
                     continue
                 ref = self.ref_of(el.value, env)
                 lid = min(state.lids)
+                if self.is_self(el.value):
+                    self.b.facts.self_lists.update(state.lids)
                 self.expr(el.value, Ctx("list", seq=lid), env)
             for lid in state.lids:
                 self.b.facts.list_elements[lid].add(ref)

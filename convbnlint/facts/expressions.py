@@ -33,6 +33,7 @@ from convbnlint.ir import (
     NOT_2D,
     NOT_CONSTANT,
     OTHER,
+    REGISTRY,
     SELF_ESCAPED,
     AttrNameRef,
     ElementRef,
@@ -456,8 +457,6 @@ class Expressions:
         attr = node.attr.value
         name = self.self_attr(node)
         if name is not None:
-            if name in self.b.framework.dynamic_attrs and self.family is not None:
-                self.b.facts.dynamic_holders.add(("attr", self.family))
             self.mention(name)
             self.record_ref(self.attr(name), ctx)
             return
@@ -478,6 +477,10 @@ class Expressions:
                 return  # ``nn.Conv2d``, ``torch.float32``: an imported name
             if not (isinstance(base, cst.Call) and self.refs_of(base.func, env)):
                 self.record_ref(AttrNameRef(attr), ctx)  # (not a module call's output)
+                if attr in self.b.framework.dynamic_attrs:
+                    # The registry of an object we do not follow: it may be any
+                    # instance or container of the module.
+                    self.everything_escapes()
             self.expr(base, C_ESCAPE, env)
             return
         guard = _guard_name(base)
@@ -489,7 +492,9 @@ class Expressions:
             return
         if attr in HARMLESS_DUNDERS:
             kind: tuple = HARMLESS
-        elif attr in self.b.framework.dynamic_attrs or attr.startswith("_") or attr in (
+        elif attr in self.b.framework.dynamic_attrs:
+            kind = REGISTRY  # every holder or item of the object reached
+        elif attr.startswith("_") or attr in (
             self.method_vocabulary()
         ):
             kind = ESCAPED  # internals, or a method taken as a value

@@ -161,6 +161,10 @@ class Scope(Statements, Expressions, Calls, Containers):
 
     def attr(self, name: str) -> HolderRef:
         assert self.family is not None
+        if name in self.family_vocab(self.family).dynamic_attrs:
+            # ``self._modules``, ``self.__dict__``: every holder of the class is
+            # reached through it (however the expression goes on).
+            self.b.facts.dynamic_holders.add(("attr", self.family))
         return HolderRef(("attr", self.family, name))
 
     def is_self(self, node: cst.BaseExpression) -> bool:

@@ -36,7 +36,9 @@ from convbnlint.ir import (
     SEQ_SELF,
     method_use,
     UNKNOWN,
+    CLASS_PATCHED,
     ElementRef,
+    FamilyRef,
     HolderRef,
     ItemRef,
     Ref,
@@ -485,6 +487,13 @@ class Statements:
             self.expr(arg.value, C_ESCAPE, env)
         env.pop(node.name.value, None)
         family = self.b.family_of(node, self.nested_counter)
+        for dec in node.decorators:
+            # A class decorator may replace any method of the class (its forward,
+            # ``train``), so it reaches everything its instances hold; one from
+            # code outside the file (a registry) is taken to return the class.
+            func = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
+            if not self.b.outside(func):
+                self.b.use(FamilyRef(family), CLASS_PATCHED)
         body = node.body.body if isinstance(node.body, cst.IndentedBlock) else node.body.body
         cls_id = self.b._scope_id(node)
         self.b.facts.scopes.setdefault(cls_id, ScopeFacts(None, self.scope_id, None))

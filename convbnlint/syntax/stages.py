@@ -714,6 +714,9 @@ def plan_blocks(
             elif t is FunctionDef or t is AsyncFunctionDef or t is Lambda:
                 if node not in direct_methods and _has_self_param(node):
                     odd_self = True  # ``self`` that is not a method's own instance
+                if t is not Lambda:
+                    ids_add(node.name)  # type: ignore[attr-defined]
+                    bound_add(node.name)  # type: ignore[attr-defined]
             elif t is ast.Assign or t is ast.AnnAssign:
                 # ``self.x = <no module>``: x holds no module object of ours.
                 value = node.value  # type: ignore[attr-defined]
