@@ -172,6 +172,9 @@ Consumer = Union[int, Escape]
 #                          (the values go into an attribute or a container), "test"
 #                          (``is None``), "meta" (shape, dtype, ...) or "write"
 #                          (initialised in place, ``nn.init.*_``, assigned)
+#   ("stat", scope)        a norm's running statistics (``running_mean``) read or
+#                          written in function scope ``scope`` (through the attribute,
+#                          or an enumeration of its buffers)
 BIND = ("bind",)
 HARMLESS = ("harmless",)
 ESCAPED = ("escape",)
@@ -198,6 +201,10 @@ def store_use(attr: str, value: object) -> tuple[str, str, object]:
 
 def bias_use(how: str, scope: int) -> tuple[str, str, int]:
     return ("bias", how, scope)
+
+
+def stat_use(scope: int) -> tuple[str, int]:
+    return ("stat", scope)
 
 
 def member_use(seq: int) -> tuple[str, int]:

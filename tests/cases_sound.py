@@ -1820,4 +1820,124 @@ SOUND_CASES += [
         """,
         tags=("route1", "adversarial"),
     ),
+    # ----------------------------------- the norm's running statistics (adversarial)
+    Case(
+        "running_mean_read_in_forward",
+        """
+        import torch
+        import torch.nn as nn
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(3, 8, 3)
+                self.bn = nn.BatchNorm2d(8)
+
+            def forward(self, x):
+                # The running mean learns the bias: it reaches the output through it.
+                return self.bn(self.conv(x)), self.bn.running_mean * 1
+
+        model = Net()
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+        tags=("adversarial",),
+    ),
+    Case(
+        "running_statistics_reset_in_forward",
+        """
+        import torch
+        import torch.nn as nn
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(3, 8, 3)
+                self.bn = nn.BatchNorm2d(8)
+
+            def forward(self, x):
+                if not self.training:
+                    self.bn.reset_running_stats()  # eval mode forgets what training learned
+                return self.bn(self.conv(x))
+
+        model = Net()
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+        tags=("route6", "adversarial"),
+    ),
+    Case(
+        "running_mean_zeroed_by_an_eval_override",
+        """
+        import torch
+        import torch.nn as nn
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(3, 8, 3)
+                self.bn = nn.BatchNorm2d(8)
+
+            def train(self, mode=True):
+                super().train(mode)
+                if not mode:
+                    self.bn.running_mean.zero_()
+                return self
+
+            def forward(self, x):
+                return self.bn(self.conv(x))
+
+        model = Net()
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+        tags=("route6", "adversarial"),
+    ),
+    Case(
+        "running_mean_written_in_forward_through_the_buffers",
+        """
+        import torch
+        import torch.nn as nn
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(3, 8, 3)
+                self.bn = nn.BatchNorm2d(8)
+
+            def forward(self, x):
+                if not self.training:
+                    for b in self.bn.buffers():
+                        if b.dim() == 1:
+                            b.fill_(0.5)
+                return self.bn(self.conv(x))
+
+        model = Net()
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+        tags=("route6", "adversarial"),
+    ),
+    Case(
+        "running_statistics_reset_at_construction_or_read_outside_forward",
+        """
+        import torch
+        import torch.nn as nn
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(3, 8, 3)  # expect: CBL001
+                self.bn = nn.BatchNorm2d(8)
+                self.bn.reset_running_stats()
+                self.bn.running_mean.zero_()
+                self.bn.running_mean = torch.zeros(8)
+
+            def forward(self, x):
+                return self.bn(self.conv(x))
+
+        def report(net):
+            return net.state_dict(), net.bn.running_mean.clone()
+
+        model = Net()
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+        tags=("adversarial",),
+    ),
 ]

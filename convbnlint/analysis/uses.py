@@ -43,6 +43,7 @@ class Uses:
 
     def _init_uses(self) -> None:
         self._forward: set[int] | None = None
+        self._runtime: set[int] | None = None
 
     # -- code that computes outputs
     def forward_scopes(self) -> set[int]:
@@ -50,41 +51,55 @@ class Uses:
         forward methods (and what a class body assigns to them), everything they
         mention by name (functions, methods, properties), and scopes nested in them."""
         if self._forward is None:
-            scopes = self.facts.scopes
-            by_name: dict[str, list[int]] = {}
+            self._forward = self._reached(self.facts.roots)
+        return self._forward
+
+    def runtime_scopes(self) -> set[int]:
+        """The forward scopes and the overrides of the mode switches (``train``,
+        ``eval``) with what they reach: code that may run after training, when
+        a norm's running statistics already hold what it learned."""
+        if self._runtime is None:
+            fw = self.framework
+            self._runtime = self._reached(
+                self.facts.roots | fw.train_methods | fw.eval_methods
+            )
+        return self._runtime
+
+    def _reached(self, roots: set[str] | frozenset[str]) -> set[int]:
+        scopes = self.facts.scopes
+        by_name: dict[str, list[int]] = {}
+        for sid, scope in scopes.items():
+            if scope.name is not None:
+                by_name.setdefault(scope.name, []).append(sid)
+        reached: set[int] = set()
+        todo = [sid for name in roots for sid in by_name.get(name, ())]
+        while todo:
+            sid = todo.pop()
+            if sid in reached:
+                continue
+            reached.add(sid)
+            for name in scopes[sid].mentions:
+                todo.extend(by_name.get(name, ()))
+        changed = True
+        while changed:  # lambdas and nested functions inside reached scopes
+            changed = False
             for sid, scope in scopes.items():
-                if scope.name is not None:
-                    by_name.setdefault(scope.name, []).append(sid)
-            reached: set[int] = set()
-            todo = [sid for name in self.facts.roots for sid in by_name.get(name, ())]
+                if sid not in reached and scope.parent in reached:
+                    reached.add(sid)
+                    for name in scope.mentions:
+                        for other in by_name.get(name, ()):
+                            if other not in reached:
+                                todo.append(other)
+                    changed = True
             while todo:
                 sid = todo.pop()
                 if sid in reached:
                     continue
                 reached.add(sid)
+                changed = True
                 for name in scopes[sid].mentions:
                     todo.extend(by_name.get(name, ()))
-            changed = True
-            while changed:  # lambdas and nested functions inside reached scopes
-                changed = False
-                for sid, scope in scopes.items():
-                    if sid not in reached and scope.parent in reached:
-                        reached.add(sid)
-                        for name in scope.mentions:
-                            for other in by_name.get(name, ()):
-                                if other not in reached:
-                                    todo.append(other)
-                        changed = True
-                while todo:
-                    sid = todo.pop()
-                    if sid in reached:
-                        continue
-                    reached.add(sid)
-                    changed = True
-                    for name in scopes[sid].mentions:
-                        todo.extend(by_name.get(name, ()))
-            self._forward = reached
-        return self._forward
+        return reached
 
     # -- classification
     def effect(self, kind: tuple, obj: object) -> str:
@@ -129,6 +144,13 @@ class Uses:
             if how == "stored" or (how == "value" and scope in self.forward_scopes()):
                 return ESCAPE
             return HARMLESS
+        if head == "stat":
+            # What a norm learned of its input's mean (its running mean), read or
+            # written while outputs are computed (or on a mode switch): the bias
+            # reaches the output through it, or what it learned is undone.
+            if role is Role.CANCELLING_NORM and kind[1] in self.runtime_scopes():
+                return ESCAPE
+            return HARMLESS
         if head == "method":
             method, arg = kind[1], kind[2]
             if method in fw.output_attrs:
@@ -137,6 +159,10 @@ class Uses:
                 return MODE
             if method in fw.train_methods:
                 return HARMLESS if arg in ("none", "true", "propagate") else MODE
+            if role is Role.CANCELLING_NORM and method in fw.norm_resetters and (
+                kind[3] in self.runtime_scopes()
+            ):
+                return MODE  # its running statistics reset where no training follows
             if method in fw.harmless_methods:
                 return HARMLESS  # (``parameters()``: its bias read is recorded as such)
             if method in fw.submodule_enumerators or method in fw.callback_appliers:
@@ -173,7 +199,7 @@ class Uses:
         head = kind[0]
         facts = self.facts.families.get(family)
         methods = facts.methods if facts is not None else set()
-        if head in ("attr", "bias"):
+        if head in ("attr", "bias", "stat"):
             return HARMLESS  # name-based: recorded on the holder as well
         if head == "method":
             method, arg = kind[1], kind[2]

@@ -280,6 +280,12 @@ class Framework:
     # Attributes of a normalization that may be assigned without changing what it
     # subtracts (parameters, running statistics, epsilon).
     norm_harmless_stores: frozenset[str] = frozenset()
+    # Attributes of a normalization holding what it learned of its input's mean
+    # (``running_mean``): the bias reaches them.  Read or written by code that runs
+    # while outputs are computed (a forward, a ``train``/``eval`` override), the
+    # norm is unknown.  And the methods that reset them (``reset_running_stats``).
+    norm_statistics: frozenset[str] = frozenset()
+    norm_resetters: frozenset[str] = frozenset()
     # Functions that initialise a parameter in place (``nn.init.zeros_(m.bias)``):
     # dotted-name prefixes.
     param_init_prefixes: tuple[str, ...] = ()

@@ -48,6 +48,7 @@ FRAMEWORK = Framework(
     container_appenders=frozenset({"append"}),
     container_mutators=frozenset({"insert", "extend", "pop", "__setitem__", "__delitem__",
                                   "layers"}),
+    norm_statistics=frozenset({"running_mean"}),
     partial_makers=frozenset({"functools.partial"}),
     state_attrs=frozenset({"is_train", "is_training"}),
 )

@@ -185,6 +185,7 @@ FRAMEWORK = Framework(
     tensor_meta_attrs=frozenset({"shape", "dtype", "ndim"}),
     container_appenders=frozenset({"add"}),
     container_mutators=frozenset({"pop", "layers", "_layers", "get_layer"}),
+    norm_statistics=frozenset({"moving_mean"}),
     partial_makers=frozenset({"functools.partial"}),
     state_attrs=frozenset({"trainable", "training"}),
     # Methods of a model that use it as a whole or only read it.

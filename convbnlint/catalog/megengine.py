@@ -47,6 +47,7 @@ FRAMEWORK = Framework(
     dynamic_attrs=frozenset({"__dict__"}),
     container_mutators=frozenset({"insert", "append", "extend", "pop", "__setitem__",
                                   "__delitem__", "layer_values"}),
+    norm_statistics=frozenset({"running_mean"}),
     partial_makers=frozenset({"functools.partial"}),
     state_attrs=frozenset({"training"}),
 )

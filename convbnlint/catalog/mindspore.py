@@ -90,6 +90,7 @@ FRAMEWORK = Framework(
     dynamic_attrs=frozenset({"__dict__", "_cells"}),
     container_appenders=frozenset({"append"}),
     container_mutators=frozenset({"insert", "extend", "pop", "__setitem__", "__delitem__"}),
+    norm_statistics=frozenset({"moving_mean"}),
     partial_makers=frozenset({"functools.partial"}),
     state_attrs=frozenset({"training", "phase"}),
 )

@@ -50,6 +50,8 @@ FRAMEWORK = Framework(
     dynamic_attrs=frozenset({"__dict__", "_modules"}),
     container_appenders=frozenset({"append"}),
     container_mutators=frozenset({"insert", "extend", "pop", "__setitem__", "__delitem__"}),
+    norm_statistics=frozenset({"running_mean"}),
+    norm_resetters=frozenset({"reset_running_stats", "reset_parameters"}),
     partial_makers=frozenset({"functools.partial"}),
     state_attrs=frozenset({"training"}),
 )

@@ -118,6 +118,7 @@ FRAMEWORK = Framework(
     dynamic_attrs=frozenset({"__dict__", "_sub_layers"}),
     container_mutators=frozenset({"insert", "append", "extend", "pop", "__setitem__",
                                   "__delitem__"}),
+    norm_statistics=frozenset({"_mean"}),
     partial_makers=frozenset({"functools.partial"}),
     state_attrs=frozenset({"training"}),
 )

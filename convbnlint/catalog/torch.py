@@ -188,6 +188,8 @@ FRAMEWORK = Framework(
     container_mutators=frozenset(
         {"insert", "extend", "pop", "__setitem__", "__delitem__", "__iadd__", "_modules"}
     ),
+    norm_statistics=frozenset({"running_mean"}),
+    norm_resetters=frozenset({"reset_running_stats", "reset_parameters"}),
     partial_makers=frozenset({"functools.partial"}),
     state_attrs=frozenset({"training"}),
     module_bases=frozenset({"torch.nn.Module", "torch.nn.modules.module.Module"}),

@@ -42,6 +42,7 @@ from convbnlint.ir import (
     UnknownRef,
     call_use,
     bias_use,
+    stat_use,
     method_use,
     store_use,
 )
@@ -529,6 +530,9 @@ class Calls:
             how = self.bias_how(ctx)
             for ref in refs:
                 self.use(ElementRef(ref), bias_use(how, self.scope_id), guard)
+                # (and the buffers: a norm's running statistics)
+                self.use(ref, stat_use(self.scope_id), guard)
+                self.use(ElementRef(ref), stat_use(self.scope_id), guard)
         if method in fw.callback_appliers:
             self.apply_callback(node.args, refs, env)
         elif method in fw.submodule_registrars and not on_self:
@@ -827,6 +831,8 @@ class Calls:
                     self.use(ref, bias_use("write", self.scope_id), guard)
                 else:
                     self.use(ref, store_use(attr, const), guard)
+                if attr in fw.norm_statistics:
+                    self.use(ref, stat_use(self.scope_id), guard)
             # The object may be an instance: its holder ``attr`` may now hold anything.
             for ref in refs:
                 self.b.use(AttrNameRef(attr, ref), REPLACED)

@@ -50,6 +50,7 @@ from convbnlint.ir import (
     UNKNOWN,
     UnknownRef,
     bias_use,
+    stat_use,
     call_use,
     list_use,
     member_use,
@@ -490,6 +491,9 @@ class Expressions:
                 self.use(ref, bias_use(how, self.scope_id), guard)
             self.walk_receiver(base, env)
             return
+        if attr in self.b.framework.norm_statistics:
+            for ref in refs:
+                self.use(ref, stat_use(self.scope_id), guard)
         if attr in HARMLESS_DUNDERS:
             kind: tuple = HARMLESS
         elif attr in self.b.framework.dynamic_attrs:
