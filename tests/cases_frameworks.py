@@ -315,19 +315,9 @@ FRAMEWORK_CASES: list[Case] = [
         runnable=False,
         tags=("traps",),
     ),
-]
-
-
-# Framework variants of traps that today's walker still flags (each line below that
-# is not marked must be silent).  They belong to the soundness work of issue 9
-# (escapes of containers, enumerators, frozen and shared norms, forward
-# replacement), which the walker does not model yet for any framework (torch
-# included: the same shapes are flagged there too).  ``tests/test_pending_soundness.py``
-# runs them as strict expected failures: once a case passes, move it into
-# FRAMEWORK_CASES above.
-PENDING_SOUNDNESS: list[Case] = [
+    # Framework variants of the soundness traps (issue 9), once pending.
     Case(
-        "pending_shared_norm_paddle",
+        "trap_shared_norm_paddle",
         """
         import paddle.nn as nn
 
@@ -344,10 +334,10 @@ PENDING_SOUNDNESS: list[Case] = [
                 return self.bn(self.c1(x)) + self.bn(self.c2(x))
         """,
         runnable=False,
-        tags=("paddle", "pending"),
+        tags=("paddle", "traps"),
     ),
     Case(
-        "pending_shared_norm_flax",
+        "trap_shared_norm_flax",
         """
         import flax.linen as nn
 
@@ -360,10 +350,10 @@ PENDING_SOUNDNESS: list[Case] = [
                 return a + b
         """,
         runnable=False,
-        tags=("flax", "pending"),
+        tags=("flax", "traps"),
     ),
     Case(
-        "pending_enumerator_freezes_paddle",
+        "trap_enumerator_freezes_paddle",
         """
         import paddle.nn as nn
 
@@ -380,10 +370,10 @@ PENDING_SOUNDNESS: list[Case] = [
                 return self.bn(self.conv(x))
         """,
         runnable=False,
-        tags=("paddle", "pending"),
+        tags=("paddle", "traps"),
     ),
     Case(
-        "pending_norm_in_eval_mode_paddle",
+        "trap_norm_in_eval_mode_paddle",
         """
         import paddle.nn as nn
 
@@ -398,10 +388,10 @@ PENDING_SOUNDNESS: list[Case] = [
                 return self.bn(self.conv(x))
         """,
         runnable=False,
-        tags=("paddle", "pending"),
+        tags=("paddle", "traps"),
     ),
     Case(
-        "pending_container_items_paddle",
+        "trap_container_items_paddle",
         """
         import paddle.nn as nn
 
@@ -412,8 +402,19 @@ PENDING_SOUNDNESS: list[Case] = [
         y = first(None)  # the conv also runs alone
         """,
         runnable=False,
-        tags=("paddle", "pending"),
+        tags=("paddle", "traps"),
     ),
+]
+
+
+# Framework variants of traps that today's walker still flags (each line below that
+# is not marked must be silent).  They belong to the soundness work of issue 9
+# (escapes of containers, enumerators, frozen and shared norms, forward
+# replacement), which the walker does not model yet for any framework (torch
+# included: the same shapes are flagged there too).  ``tests/test_pending_soundness.py``
+# runs them as strict expected failures: once a case passes, move it into
+# FRAMEWORK_CASES above.
+PENDING_SOUNDNESS: list[Case] = [
     Case(
         "pending_model_called_in_inference_mode_keras",
         """

@@ -286,6 +286,10 @@ class Framework:
     # norm is unknown.  And the methods that reset them (``reset_running_stats``).
     norm_statistics: frozenset[str] = frozenset()
     norm_resetters: frozenset[str] = frozenset()
+    # Class decorators of the framework known to register the class and return it
+    # unchanged (``keras_export``, ``register_keras_serializable``): last name parts.
+    # Any other decorator of the framework or of the file may replace its methods.
+    class_registrars: frozenset[str] = frozenset()
     # Functions that initialise a parameter in place (``nn.init.zeros_(m.bias)``):
     # dotted-name prefixes.
     param_init_prefixes: tuple[str, ...] = ()

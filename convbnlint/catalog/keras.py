@@ -186,6 +186,7 @@ FRAMEWORK = Framework(
     container_appenders=frozenset({"add"}),
     container_mutators=frozenset({"pop", "layers", "_layers", "get_layer"}),
     norm_statistics=frozenset({"moving_mean"}),
+    class_registrars=frozenset({"keras_export", "register_keras_serializable"}),
     partial_makers=frozenset({"functools.partial"}),
     state_attrs=frozenset({"trainable", "training"}),
     # Methods of a model that use it as a whole or only read it.

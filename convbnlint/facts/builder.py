@@ -95,6 +95,9 @@ class FactBuilder:
             {root_package(q) for spec in catalog.specs for q in (spec.qualname, *spec.aliases)},
             {root_package(q) for part in catalog.parts for q in part.module_bases},
         )
+        self.class_registrars: frozenset[str] = frozenset().union(
+            *(part.class_registrars for part in catalog.parts)
+        )
         self._table: ImportTable | None = getattr(names, "table", None)
         # Enumerators that yield modules (not parameters).
         self.module_enumerators = (
@@ -193,6 +196,13 @@ class FactBuilder:
                 out.add(f"{root}.modules.{mod}.{name}")
             out.add(f"{root}.modules.{name}")
         return frozenset(out)
+
+    def registrar(self, func: cst.BaseExpression) -> bool:
+        """A framework class decorator known to return the class unchanged."""
+        names = self.names(func)
+        return bool(names) and all(
+            n.rsplit(".", 1)[-1] in self.class_registrars for n in names
+        )
 
     def outside(self, func: cst.BaseExpression) -> bool:
         """A callee that is code outside this file: a function imported from a

@@ -128,6 +128,21 @@ def own_locals(node: cst.CSTNode) -> frozenset[str]:
     return hit
 
 
+def free_names(node: cst.CSTNode) -> set[str]:
+    """Names a nested scope may read from the scope around it: what it reads less
+    what it binds itself.  A class's methods are scopes of their own: their locals
+    are theirs, not the class body's or the enclosing function's."""
+    if isinstance(node, cst.ClassDef):
+        out: set[str] = set()
+        for part in (*node.decorators, *node.bases, *node.keywords):
+            out |= names_in(part)
+        body = node.body.body if isinstance(node.body, cst.IndentedBlock) else node.body.body
+        for stmt in body:
+            out |= free_names(stmt) if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)) else names_in(stmt)
+        return out
+    return set(names_in(node) - nested_bound(node) - own_locals(node))
+
+
 # ``prescan`` of each function's body (without its parameters), per function node.
 INFO_MEMO: dict[cst.CSTNode, ScopeInfo] = {}
 
@@ -179,7 +194,7 @@ def prescan(body: Sequence[cst.CSTNode], params: Iterable[str] = ()) -> ScopeInf
         def _nested(self, node: cst.CSTNode) -> bool:
             inner = names_in(node)
             names.update(inner)
-            info.closure_names.update(inner - nested_bound(node) - own_locals(node))
+            info.closure_names.update(free_names(node))
             return False
 
         def visit_Name(self, node: cst.Name) -> None:

@@ -492,7 +492,7 @@ class Statements:
             # ``train``), so it reaches everything its instances hold; one from
             # code outside the file (a registry) is taken to return the class.
             func = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
-            if not self.b.outside(func):
+            if not self.b.outside(func) and not self.b.registrar(func):
                 self.b.use(FamilyRef(family), CLASS_PATCHED)
         body = node.body.body if isinstance(node.body, cst.IndentedBlock) else node.body.body
         cls_id = self.b._scope_id(node)
