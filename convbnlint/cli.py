@@ -107,6 +107,7 @@ class Args:
     jobs: int | None
     no_cache: bool
     cache_dir: str | None
+    whole_project: bool | None
     verbose: bool
 
     def __init__(self, **values: Any) -> None:
@@ -195,6 +196,12 @@ class Args:
     type=click.Path(file_okay=False),
     help="Results cache folder (default: .convbnlint_cache at the project root,"
     " or $CONVBNLINT_CACHE_DIR).",
+)
+@click.option(
+    "--whole-project/--no-whole-project",
+    default=None,
+    help="Judge calls of the checked files' own wrappers with their definitions in other"
+    " files (default: off).",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks for internal errors.")
 @click.version_option(__version__, "-V", "--version", prog_name="convbnlint")
@@ -484,6 +491,7 @@ class _Settings:
             cache_dir=cache_dir,
             # Project settings a catalog default depends on (Keras's data format).
             settings=config.catalog_settings,
+            project=a.whole_project if a.whole_project is not None else config.whole_project,
         )
         return cls(config, options, fmt, unsafe, force, a.show_fixes, cache_dir, a.color)
 
@@ -519,6 +527,7 @@ class _Settings:
             f"extend-exclude = {value(c.extend_exclude)}",
             f"respect-gitignore = {value(c.respect_gitignore)}",
             f"image-data-format = {value(c.image_data_format)}",
+            f"whole-project = {value(o.project)}",
             f"force-exclude = {value(self.force_exclude)}",
             f"unsafe-fixes = {value(self.unsafe_fixes)}",
             f"output-format = {value(self.output_format)}",

@@ -104,6 +104,14 @@ OPTIONS: tuple[Option, ...] = (
         " `gitlab`, `sarif`, `junit`); `--output-format` and `CONVBNLINT_OUTPUT_FORMAT` win.",
     ),
     Option(
+        "whole-project",
+        "bool",
+        False,
+        "Judge calls of the checked files' own wrappers (`conv1x1_block(..., bias=True)`)"
+        " with their definitions in other files (slower on a cold run; a change to any"
+        " file checks every file again); `--whole-project` turns it on.",
+    ),
+    Option(
         "image-data-format",
         "str",
         "channels_last",
@@ -127,6 +135,7 @@ class Config:
     force_exclude: bool = False
     unsafe_fixes: bool = False
     output_format: str | None = None
+    whole_project: bool = False
     image_data_format: str = "channels_last"
 
     @property

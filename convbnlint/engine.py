@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 
     from convbnlint.facts import FactBuilder
     from convbnlint.fixsafety import Read
+    from convbnlint.project import ProjectContext
+    from convbnlint.project.judge import CallFinding
     from convbnlint.syntax.names import ImportTable, NameResolver
 
 
@@ -142,6 +144,8 @@ def check(
     names: str = "fast",
     fixable: bool = True,
     other_reads: Sequence[Read] = (),
+    project: ProjectContext | None = None,
+    path: str | None = None,
 ) -> Checked:
     """Diagnostics for one text.
 
@@ -151,10 +155,15 @@ def check(
     (:class:`convbnlint.facts.LibcstNames`).  With ``fixable=False`` a result with
     findings may be ``partial`` (cheaper; enough when nothing will be fixed).
     ``other_reads``: bias reads in other files that may make a fix unsafe
-    (:func:`convbnlint.fixsafety.tree_reads`).
+    (:func:`convbnlint.fixsafety.tree_reads`).  ``project`` and ``path``: the
+    whole-project context and this text's file, whose calls of the project's
+    definitions are judged too (:mod:`convbnlint.project`).
     """
     catalog = catalog or default_catalog()
     rules = _active_rules(select, ignore)
+    calls = _project_calls(project, path, source, rules)
+    if calls:  # the whole text is analysed (the calls may lie where no norm is)
+        use_prefilter = use_shapes = use_blocks = False
     stage = _text_stage(source, catalog, rules, use_prefilter, use_shapes)
     if stage is None and (catalog.framework.default_changers or catalog.framework.freezers):
         catalog = _with_changed_defaults(source, catalog)
@@ -188,7 +197,7 @@ def check(
             del tree
         if hazard is not None:
             raise ParseError(hazard)
-        checked = _analyse(source, text, table, partial, catalog, rules, names, other_reads, ghosts)
+        checked = _analyse(source, text, table, partial, catalog, rules, names, other_reads, ghosts, calls)
         while partial and plan is not None and not fixable and (checked.diagnostics or checked.suppressed):
             # A blanked block may veto a finding: keep those blocks too, and again.
             plan = plan.widened(*checked.relevant)
@@ -196,13 +205,26 @@ def check(
                 break
             text, partial, ghosts = plan.text, plan.partial, plan.ghosts
             checked = _analyse(
-                source, text, table, partial, catalog, rules, names, other_reads, ghosts
+                source, text, table, partial, catalog, rules, names, other_reads, ghosts, calls
             )
         if partial and fixable and (checked.diagnostics or checked.suppressed):
             # The fixer edits the whole module: analyse it all (same findings).
-            checked = _analyse(source, source, table, False, catalog, rules, names, other_reads)
-        checked.recheck = lambda text: check(text, catalog=catalog, select=select, ignore=ignore)
+            checked = _analyse(
+                source, source, table, False, catalog, rules, names, other_reads, calls=calls
+            )
+        checked.recheck = lambda text: check(
+            text, catalog=catalog, select=select, ignore=ignore, project=project, path=path
+        )
         return checked
+
+
+def _project_calls(
+    project: ProjectContext | None, path: str | None, source: str, rules: dict[str, Rule]
+) -> list:
+    """The judged calls of this text (:mod:`convbnlint.project`), if any."""
+    if project is None or path is None or not rules:
+        return []
+    return [f for f in project.findings(path, source) if f.code in rules]
 
 
 def _with_changed_defaults(source: str, catalog: Catalog) -> Catalog:
@@ -258,6 +280,7 @@ def _analyse(
     names: str,
     other_reads: Sequence[Read] = (),
     ghosts: frozenset[str] = frozenset(),
+    calls: Sequence[CallFinding] = (),
 ) -> Checked:
     from convbnlint.analysis import Analysis
     from convbnlint.facts import collect
@@ -358,6 +381,18 @@ def _analyse(
             suppressed.append(diag)
             continue
         out.append(diag)
+    if calls:  # whole-project analysis: calls judged with other modules' definitions
+        from convbnlint.project.sites import call_diagnostics
+
+        if lines is None:
+            lines = source_lines(source)
+        for diag in call_diagnostics(builder, module, lines, calls):
+            line = lines[diag.span.line - 1] if diag.span.line - 1 < len(lines) else ""
+            codes = noqa_codes(line)
+            if codes is not None and (not codes or diag.code in codes):
+                suppressed.append(diag)
+            else:
+                out.append(diag)
     out.sort(key=Diagnostic.sort_key)
     if any(d.fixable for d in out):  # fix safety: code that reads a removed bias (issue 10)
         from convbnlint.fixsafety import decide

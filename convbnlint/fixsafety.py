@@ -738,6 +738,9 @@ def targets(
         # state_dict keys: PyTorch's naming (other frameworks name weights otherwise).
         torch_layer = qualname.startswith("torch.")
         keys = _state_keys(scanner, span) if scanner is not None and torch_layer else None
+        called = getattr(builder, "project_sites", {}).get(site)
+        if called is not None:  # a call of a wrapper in another file (issue 12)
+            keys, attrs = _through_call(called, keys, attrs)
         out[site] = Target(
             qualname,
             frozenset(attrs),
@@ -746,6 +749,21 @@ def targets(
             keys or (),
         )
     return out
+
+
+def _through_call(called, keys, attrs):  # type: ignore[no-untyped-def]
+    """A layer built inside the object a call of another file's wrapper makes
+    (:mod:`convbnlint.project`): its key is the call's path then the layer's
+    own (``a`` + ``conv.bias``), and a read of any attribute of that object that
+    may hold it denotes it."""
+    inner = called.inner_key
+    if inner is None:
+        return (), attrs | set(called.attrs)
+    owner = inner.split(".")[-2:-1]
+    attrs = attrs | set(owner or called.attrs)
+    if keys:
+        return tuple(f"{k[: -len('bias')]}{inner}" for k in keys), attrs
+    return (inner,), attrs
 
 
 def _parse(source: str) -> ast.Module | None:

@@ -62,6 +62,10 @@ class Options:
     # Fix safety (issue 10): bias reads in the files of the run
     # (:func:`convbnlint.fixsafety.tree_reads`), each file judged by the others'.
     reads: tuple = ()
+    # Whole-project analysis (issue 12): calls of the run's own definitions are
+    # judged with those definitions (:mod:`convbnlint.project`); off by default
+    # (docs/recall.md: its cold cost).
+    project: bool = False
 
 
 def catalog_for(options: Options):  # type: ignore[no-untyped-def]
@@ -89,6 +93,8 @@ def check_text(text: str, path: str, options: Options) -> FileResult:
             use_blocks=options.use_prefilter,
             fixable=writing,
             other_reads=[r for r in options.reads if r.path != path],
+            project=_project_for(options),
+            path=path,
         )
     except ParseError as exc:
         result.error = str(exc)
@@ -126,6 +132,15 @@ def check_text(text: str, path: str, options: Options) -> FileResult:
         applied = {id(d) for d in fixable}
         result.diagnostics = [d for d in checked.diagnostics if id(d) not in applied]
     return result
+
+
+def _project_for(options: Options):  # type: ignore[no-untyped-def]
+    """The run's project context (:mod:`convbnlint.project`), when it is on."""
+    if not options.project:
+        return None
+    from convbnlint import project
+
+    return project.ACTIVE
 
 
 def check_path(path: Path, options: Options, ignore_extra: tuple[str, ...] = ()) -> FileResult:
@@ -185,7 +200,7 @@ def run(
     extras = list(per_file_ignores) if per_file_ignores is not None else [()] * n
     results: list[FileResult | None] = [None] * n
     names = [str(p) for p in paths]
-    cache = _open_cache(options)
+    cache = _open_cache(options, names if options.project else None)
     writing = options.fix or options.diff
     if writing:  # a fix is judged by the bias reads of every file of the run
         from convbnlint.fixsafety import tree_reads
@@ -194,6 +209,7 @@ def run(
         options = replace(options, reads=(*options.reads, *tree_reads(names, options.cache_dir)))
     keys = _absolute(names) if cache is not None else names
     stats: list[os.stat_result | None] = [None] * n
+    context = _open_project(names, options)
 
     # 1. The cache, by stat signature: nothing is read.
     pending: list[int] = []
@@ -230,6 +246,7 @@ def run(
             and prefilter_catalog is not None
             and not passes(raw, prefilter_catalog)
             and _plain_ascii(raw)
+            and not (context is not None and _project_candidate(context, names[i], raw))
         ):
             # Decodes as itself and names no norm: clean, as check() would say.
             results[i] = FileResult(path=names[i])
@@ -243,7 +260,9 @@ def run(
         except sourcefile.SourceError:
             results[i] = check_path(Path(names[i]), opts)
             continue
-        if not _needs_analysis(source.text, opts):
+        if not _needs_analysis(source.text, opts) and not (
+            context is not None and context.findings(names[i], source.text)
+        ):
             result = check_text(source.text, names[i], opts)
             results[i] = result
             if cache is not None and result.error is None:
@@ -283,6 +302,33 @@ def run(
 
         lower_results(results, names, options.cache_dir)
     return results  # type: ignore[return-value]
+
+
+def _open_project(names: list[str], options: Options):  # type: ignore[no-untyped-def]
+    """The whole-project context of this run (None when it is off)."""
+    from convbnlint import project
+
+    if not options.project:
+        project.ACTIVE = None
+        return None
+    py = [n for n in names if n.endswith(".py")]
+    context = project.ProjectContext(py) if py else None
+    project.ACTIVE = context
+    return context
+
+
+def _project_candidate(context, name: str, raw: bytes) -> bool:  # type: ignore[no-untyped-def]
+    """A text the prefilter settles may still hold a judged call: decode it and ask."""
+    if not name.endswith(".py"):
+        return False
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    if not context.candidate(text):
+        return False
+    context.add_text(name, text)
+    return bool(context.findings(name, text))
 
 
 def _absolute(names: list[str]) -> list[str]:
@@ -400,7 +446,7 @@ def _from_cache(path: str, stored: list, content: str, options: Options) -> File
     return result
 
 
-def _open_cache(options: Options) -> Cache | None:
+def _open_cache(options: Options, names: list[str] | None = None) -> Cache | None:
     if options.cache_dir is None:
         return None
     from convbnlint.cache import Cache, fingerprint
@@ -408,7 +454,37 @@ def _open_cache(options: Options) -> Cache | None:
     key = fingerprint(
         [options.select, options.ignore, options.use_prefilter, list(options.settings), "check"]
     )
-    return Cache(Path(options.cache_dir), key)
+    if names is not None:  # whole-project: a file's findings depend on the others
+        key = f"{key}-p{_project_digest(names)}"
+    cache = Cache(Path(options.cache_dir), key)
+    if names is not None:
+        _prune_project_caches(cache.path)
+    return cache
+
+
+def _project_digest(names: list[str]) -> str:
+    """The run's files and their stat signatures: any change, addition or removal
+    gives another whole-project cache (every file checked again)."""
+    from convbnlint.cache import fingerprint, stat_key
+
+    sig = []
+    for name in sorted(os.path.abspath(n) for n in names):
+        try:
+            sig.append([name, stat_key(os.stat(name))])
+        except OSError:
+            sig.append([name, None])
+    return fingerprint(sig)
+
+
+def _prune_project_caches(path: Path) -> None:
+    """Whole-project caches of the same settings for other states of the tree."""
+    stem = path.stem.rpartition("-p")[0]
+    try:
+        for other in path.parent.glob(f"{stem}-p*.json"):
+            if other != path:
+                other.unlink()
+    except OSError:
+        pass
 
 
 def _map(
