@@ -109,6 +109,7 @@ class Args:
     cache_dir: str | None
     whole_project: bool | None
     verbose: bool
+    max_file_size: str | None
 
     def __init__(self, **values: Any) -> None:
         self.__dict__.update(values)
@@ -189,6 +190,12 @@ class Args:
 @click.option("--show-settings", is_flag=True, help="Print the settings in effect and exit.")
 @click.option("--show-files", is_flag=True, help="Print the files that would be checked and exit.")
 @click.option("--no-prefilter", is_flag=True, hidden=True, help="Parse every file (debugging).")
+@click.option(
+    "--max-file-size",
+    metavar="SIZE",
+    help="Skip (with an error) files that could hold a finding and are larger than SIZE"
+    " (bytes, or e.g. 512KB, 8MB; 0: no limit) [default: 2MB].",
+)
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: cores).")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the results cache.")
 @click.option(
@@ -492,6 +499,7 @@ class _Settings:
             # Project settings a catalog default depends on (Keras's data format).
             settings=config.catalog_settings,
             project=a.whole_project if a.whole_project is not None else config.whole_project,
+            max_file_size=_max_file_size(a, config),
         )
         return cls(config, options, fmt, unsafe, force, a.show_fixes, cache_dir, a.color)
 
@@ -528,6 +536,7 @@ class _Settings:
             f"respect-gitignore = {value(c.respect_gitignore)}",
             f"image-data-format = {value(c.image_data_format)}",
             f"whole-project = {value(o.project)}",
+            f"max-file-size = {value(o.max_file_size)}",
             f"force-exclude = {value(self.force_exclude)}",
             f"unsafe-fixes = {value(self.unsafe_fixes)}",
             f"output-format = {value(self.output_format)}",
@@ -535,6 +544,17 @@ class _Settings:
             f"color = {value(self.color)}",
         ]
         out.write("\n".join(lines) + "\n")
+
+
+def _max_file_size(a: Args, config: Any) -> int:
+    if a.max_file_size is None:
+        return int(config.max_file_size)
+    from convbnlint.config import parse_size
+
+    try:
+        return parse_size(a.max_file_size)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--max-file-size'") from None
 
 
 def _default_cache(config: Any) -> str:

@@ -112,6 +112,15 @@ OPTIONS: tuple[Option, ...] = (
         " file checks every file again); `--whole-project` turns it on.",
     ),
     Option(
+        "max-file-size",
+        "size",
+        "2MB",
+        "Files that could hold a finding and are larger than this are skipped, with an"
+        " error (exit 2), instead of being parsed (libcst needs ~650 bytes of memory per"
+        " byte of source): bytes, or a string such as `\"512KB\"` or `\"8MB\"`"
+        " (1 KB = 1024 bytes); 0: no limit; `--max-file-size`.",
+    ),
+    Option(
         "image-data-format",
         "str",
         "channels_last",
@@ -137,6 +146,7 @@ class Config:
     output_format: str | None = None
     whole_project: bool = False
     image_data_format: str = "channels_last"
+    max_file_size: int = 2 * 1024 * 1024  # (runner.DEFAULT_MAX_FILE_SIZE)
 
     @property
     def selected(self) -> list[str] | None:
@@ -281,8 +291,39 @@ def load(path: Path | None, start: Path | None = None) -> Config:
                 f"{path}: [tool.convbnlint] image-data-format must be "
                 "'channels_last' or 'channels_first'"
             )
+        if key == "max-file-size":
+            try:
+                value = parse_size(value)
+            except ValueError as exc:
+                raise ConfigError(f"{path}: [tool.convbnlint] max-file-size: {exc}") from None
         setattr(config, key.replace("-", "_"), value)
     return config
+
+
+_UNITS = {"": 1, "B": 1}
+for _i, _u in enumerate("KMG", 1):
+    _UNITS.update({_u: 1 << 10 * _i, _u + "B": 1 << 10 * _i, _u + "IB": 1 << 10 * _i})
+del _i, _u
+
+
+def parse_size(value: object) -> int:
+    """``max-file-size``: an integer (bytes) or ``"512KB"``, ``"2MB"``, ``"1.5 MB"``
+    (1 KB = 1024 bytes); ValueError says what is wrong."""
+    import re
+
+    if isinstance(value, bool):
+        raise ValueError(f"expected a size such as 2097152 or \"2MB\", not {value!r}")
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError(f"must not be negative, not {value}")
+        return value
+    if isinstance(value, str):
+        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*", value)
+        if match and match.group(2).upper() in _UNITS:
+            return int(float(match.group(1)) * _UNITS[match.group(2).upper()])
+    raise ValueError(
+        f"expected bytes or a size such as \"512KB\" or \"8MB\" (KB, MB, GB), not {value!r}"
+    )
 
 
 def _check_codes(path: Path, key: str, value: Any) -> None:
@@ -315,6 +356,7 @@ def _check_type(path: Path, option: Option, value: Any) -> None:
         "list[str]": isinstance(value, list) and all(isinstance(v, str) for v in value),
         "bool": isinstance(value, bool),
         "str": isinstance(value, str),
+        "size": isinstance(value, (int, str)) and not isinstance(value, bool),
         "dict[str, list[str]]": isinstance(value, dict)
         and all(
             isinstance(k, str) and isinstance(v, list) and all(isinstance(c, str) for c in v)
@@ -326,6 +368,7 @@ def _check_type(path: Path, option: Option, value: Any) -> None:
             "list[str]": "a list of strings",
             "bool": "true or false",
             "str": "a string",
+            "size": 'a number of bytes or a string such as "8MB"',
             "dict[str, list[str]]": "a table of lists of strings",
         }[option.kind]
         raise ConfigError(

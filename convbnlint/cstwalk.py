@@ -19,6 +19,7 @@ functions against libcst on real code.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -115,7 +116,11 @@ def children(node: cst.CSTNode) -> list[cst.CSTNode]:
     return out
 
 
-_HOOKS: dict[tuple[type, type], tuple[Callable[..., Any] | None, Callable[..., Any] | None]] = {}
+# Per visitor class, per node type: its ``visit_``/``leave_`` methods.  Weak keys: a
+# visitor class made inside a function (one per call) must not live on here.
+_HOOKS: weakref.WeakKeyDictionary[
+    type, dict[type, tuple[Callable[..., Any] | None, Callable[..., Any] | None]]
+] = weakref.WeakKeyDictionary()
 
 
 def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
@@ -125,21 +130,24 @@ def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
         vtype.on_leave is cst.CSTVisitor.on_leave
     )
     if generic:
-        _walk_fast(node, visitor, vtype)
+        hooks = _HOOKS.get(vtype)
+        if hooks is None:
+            hooks = _HOOKS[vtype] = {}
+        _walk_fast(node, visitor, vtype, hooks)
     else:
         _walk_generic(node, visitor)
 
 
-def _walk_fast(node: cst.CSTNode, visitor: cst.CSTVisitor, vtype: type) -> None:
+def _walk_fast(node: cst.CSTNode, visitor: cst.CSTVisitor, vtype: type, table: dict) -> None:  # type: ignore[type-arg]
     ntype = type(node)
-    hooks = _HOOKS.get((vtype, ntype))
+    hooks = table.get(ntype)
     if hooks is None:
         name = ntype.__name__
-        hooks = _HOOKS[(vtype, ntype)] = (_hook(vtype, f"visit_{name}"), _hook(vtype, f"leave_{name}"))
+        hooks = table[ntype] = (_hook(vtype, f"visit_{name}"), _hook(vtype, f"leave_{name}"))
     visit, leave = hooks
     if visit is None or visit(visitor, node) is not False:
         for child in children(node):
-            _walk_fast(child, visitor, vtype)
+            _walk_fast(child, visitor, vtype, table)
     if leave is not None:
         leave(visitor, node)
 

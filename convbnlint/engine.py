@@ -27,6 +27,7 @@ from convbnlint.rules import Rule, all_rules, rule_for_family
 from convbnlint.syntax.parse import (  # noqa: F401  (parse, ParseError: public here too)
     ParseError,
     depth_hazard,
+    duplicate_keyword,
     gc_paused,
     parse,
     parse_measured,
@@ -179,6 +180,10 @@ def check(
         text, table, partial, plan, ghosts = source, None, False, None, frozenset()
         use_blocks = use_blocks and names == "fast"  # blanked blocks need the whole-text table
         tree = parse_ast(source)
+        if tree is not None:  # (which CPython's parser accepts but its compiler rejects)
+            repeated = duplicate_keyword(tree)
+            if repeated is not None:
+                raise ParseError(repeated)
         if tree is not None and use_blocks:
             from convbnlint.syntax.stages import plan_blocks
 

@@ -40,6 +40,11 @@ POOL_MIN_BYTES = 400_000
 # Show a progress bar (on a terminal) past this much work.
 PROGRESS_MIN_FILES = 2000
 PROGRESS_MIN_BYTES = 2_000_000
+# ``max-file-size``'s default (bench/RESULTS.md, "Robustness"): libcst's tree costs
+# ~650 bytes of memory per byte of source, so this bounds one file's analysis at
+# about 1.5 GB; the largest file of the 3.8M-line corpus that reaches the parser
+# is 0.46 MB, the largest of all 1.4 MB.
+DEFAULT_MAX_FILE_SIZE = 2 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,9 @@ class Options:
     # judged with those definitions (:mod:`convbnlint.project`); off by default
     # (docs/recall.md: its cold cost).
     project: bool = False
+    # A file that could hold a finding and is larger than this (bytes) is not
+    # parsed: it is reported as skipped (``max-file-size``; 0: no limit).
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE
 
 
 def catalog_for(options: Options):  # type: ignore[no-untyped-def]
@@ -77,11 +85,28 @@ def catalog_for(options: Options):  # type: ignore[no-untyped-def]
 
 
 def check_text(text: str, path: str, options: Options) -> FileResult:
-    """Check one in-memory text; with ``fix``/``diff`` also compute the fixed text."""
+    """Check one in-memory text; with ``fix``/``diff`` also compute the fixed text.
+
+    A text too deeply nested for the main thread is checked again on a thread with
+    a large stack (:func:`convbnlint.syntax.parse.run_deep`)."""
+    result = _check_text(text, path, options)
+    if result.error is not None and result.error.startswith("too deeply nested"):
+        from convbnlint.syntax.parse import in_deep_mode, run_deep
+
+        if not in_deep_mode():
+            result = run_deep(_check_text, text, path, options)
+    return result
+
+
+def _check_text(text: str, path: str, options: Options) -> FileResult:
     from convbnlint.engine import ParseError, check
 
     result = FileResult(path=path)
     writing = options.fix or options.diff
+    too_big = over_size_limit(text, options)
+    if too_big is not None:
+        result.error = too_big
+        return result
     try:
         checked = check(
             text,
@@ -97,7 +122,9 @@ def check_text(text: str, path: str, options: Options) -> FileResult:
             path=path,
         )
     except ParseError as exc:
-        result.error = str(exc)
+        from convbnlint.syntax.parse import explain
+
+        result.error = explain(text, str(exc))
         return result
     except RecursionError:
         result.error = "too deeply nested to analyse"
@@ -141,6 +168,30 @@ def _project_for(options: Options):  # type: ignore[no-untyped-def]
     from convbnlint import project
 
     return project.ACTIVE
+
+
+def over_size_limit(text: str, options: Options) -> str | None:
+    """Why ``text`` is skipped (``max-file-size``), or None.  Only a text that could
+    hold a finding is skipped: the others are never parsed, whatever their size."""
+    limit = options.max_file_size
+    if not limit or len(text) * 4 <= limit:
+        return None
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size <= limit or not _needs_analysis(text, options):
+        return None
+    return (
+        f"skipped: {size:,} bytes ({human_size(size)}) is over max-file-size"
+        f" ({human_size(limit)}); raise it (--max-file-size, or 0 for no limit) to check this file"
+    )
+
+
+def human_size(n: int) -> str:
+    """``2 MB``, ``512 KB``, ``5.2 MB`` (1 KB = 1024 bytes, as the option reads them)."""
+    for unit, scale in (("MB", 1 << 20), ("KB", 1 << 10)):
+        if n >= scale:
+            value = n / scale
+            return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
+    return f"{n} bytes"
 
 
 def check_path(path: Path, options: Options, ignore_extra: tuple[str, ...] = ()) -> FileResult:
@@ -453,6 +504,7 @@ def _open_cache(options: Options, names: list[str] | None = None) -> Cache | Non
 
     key = fingerprint(
         [options.select, options.ignore, options.use_prefilter, list(options.settings), "check"]
+        + [options.max_file_size]
     )
     if names is not None:  # whole-project: a file's findings depend on the others
         key = f"{key}-p{_project_digest(names)}"

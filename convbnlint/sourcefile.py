@@ -351,14 +351,17 @@ def parse_hazard(text: str, tree: ast.AST | None = None) -> str | None:
                 return _token_hazard(text, exc)
             except ValueError:  # NUL bytes: decode() refuses them first
                 return "file contains NUL bytes"
-    if len(text) <= MAX_DEPTH:
+    from convbnlint.syntax.parse import max_depth, too_deep
+
+    limit = max_depth()
+    if len(text) <= limit:
         return None
     try:
         depth = _depth(tree)
     except RecursionError:  # pragma: no cover - _depth is iterative
         return "too deeply nested to parse"
-    if depth > MAX_DEPTH:
-        return f"too deeply nested to parse (depth {depth} > {MAX_DEPTH})"
+    if depth > limit:
+        return too_deep(depth, limit)
     return None
 
 
