@@ -311,9 +311,7 @@ def parse_size(value: object) -> int:
     (1 KB = 1024 bytes); ValueError says what is wrong."""
     import re
 
-    if isinstance(value, bool):
-        raise ValueError(f"expected a size such as 2097152 or \"2MB\", not {value!r}")
-    if isinstance(value, int):
+    if isinstance(value, int) and not isinstance(value, bool):
         if value < 0:
             raise ValueError(f"must not be negative, not {value}")
         return value

@@ -209,7 +209,7 @@ def run_deep(fn: Callable[..., _T], *args: object) -> _T:
         _DEEP.on = True
         try:
             box["value"] = fn(*args)
-        except BaseException as exc:  # re-raised in the caller
+        except BaseException as exc:  # noqa: BLE001  (re-raised in the caller)
             box["error"] = exc
 
     thread = threading.Thread(target=target, name="convbnlint-deep", daemon=True)
