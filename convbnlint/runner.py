@@ -261,6 +261,8 @@ def run(
     keys = _absolute(names) if cache is not None else names
     stats: list[os.stat_result | None] = [None] * n
     context = _open_project(names, options)
+    if context is not None and cache is not None:
+        _load_wrappers(context, cache.path)
 
     # 1. The cache, by stat signature: nothing is read.
     pending: list[int] = []
@@ -338,6 +340,8 @@ def run(
     heavy.sort(key=lambda i: -_size(stats[i], names[i]))
     tasks = [(names[i], _with_extras(options, extras[i]), cache is not None) for i in heavy]
     workers = pool_size(jobs, len(tasks), heavy_bytes)
+    if context is not None and not sys.platform.startswith("linux"):
+        workers = 1  # the project context reaches workers only by fork (_map)
     with _progress(options, n, heavy_bytes, len(tasks)) as advance:
         for i, (result, content) in zip(heavy, _map(_analyse, tasks, workers)):
             results[i] = result
@@ -346,6 +350,8 @@ def run(
                 cache.record(keys[i], stats[i], ",".join(extras[i]), content, result)
     if cache is not None:
         cache.save()
+        if context is not None:
+            _save_wrappers(context, cache.path)
     # Safe fixes made unsafe by bias reads in other files (fixsafety is imported
     # only when there is a fix to judge: start-up).
     if not writing and any(d.fixable for r in results if r is not None for d in r.diagnostics):
@@ -528,12 +534,41 @@ def _project_digest(names: list[str]) -> str:
     return fingerprint(sig)
 
 
+def _wrappers_path(path: Path) -> Path:
+    return path.with_name(path.stem + ".wrappers.json")
+
+
+def _load_wrappers(context, path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The project's possible wrapper names as the run that filled this cache
+    (the same tree: the key has its digest) computed them: a warm run that must
+    check one file again (an error is never cached) does not read every file."""
+    import json
+
+    try:
+        names = json.loads(_wrappers_path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if isinstance(names, list) and all(isinstance(n, str) for n in names):
+        context._wrappers = frozenset(names)
+
+
+def _save_wrappers(context, path: Path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    if context._wrappers is None or _wrappers_path(path).exists():
+        return
+    try:
+        _wrappers_path(path).write_text(json.dumps(sorted(context._wrappers)), encoding="utf-8")
+    except OSError:
+        pass
+
+
 def _prune_project_caches(path: Path) -> None:
     """Whole-project caches of the same settings for other states of the tree."""
     stem = path.stem.rpartition("-p")[0]
     try:
         for other in path.parent.glob(f"{stem}-p*.json"):
-            if other != path:
+            if other.name.partition(".")[0] != path.stem:
                 other.unlink()
     except OSError:
         pass

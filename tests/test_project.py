@@ -218,5 +218,5 @@ def test_the_cache_follows_the_other_files(tmp_path: Path) -> None:
     os.utime(layers, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
     after = run_cli(args, cwd=tmp_path)
     assert after.returncode == 0, after.stdout
-    folders = {p.parent for p in (tmp_path / ".convbnlint_cache").rglob("*-p*.json")}
-    assert len(list(next(iter(folders)).glob("*-p*.json"))) == 1  # the stale one is gone
+    caches = [p for p in (tmp_path / ".convbnlint_cache").rglob("*-p*.json") if not p.name.endswith(".wrappers.json")]
+    assert len(caches) == 1  # the stale one is gone

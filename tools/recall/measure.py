@@ -35,9 +35,11 @@ ROOTS = {"dev": REPO / ".cache" / "corpus", "heldout": REPO / ".cache" / "heldou
 CONFIG = "[tool.convbnlint]\nexclude = []\nrespect-gitignore = false\n"
 
 
-def findings(root: Path, code: Path | None, config: Path) -> set[tuple[str, int, int]]:
+def findings(root: Path, code: Path | None, config: Path, whole: bool = False) -> set[tuple[str, int, int]]:
     cmd = [sys.executable, "-m", "convbnlint", "--config", str(config), "--format", "json",
            "--exit-zero", "--quiet", "--no-cache", str(root)]
+    if whole:
+        cmd.insert(-1, "--whole-project")
     env = {**os.environ, "NO_COLOR": "1"}
     if code is not None:
         env["PYTHONPATH"] = str(code)
@@ -54,6 +56,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--code", type=Path, help="a checkout whose convbnlint package is measured")
     ap.add_argument("--sample", type=Path, default=SAMPLE)
+    ap.add_argument("--whole-project", action="store_true", help="measure with --whole-project")
     args = ap.parse_args()
     sample = json.loads(args.sample.read_text())
     flagged: dict[tuple[str, str], set] = {}
@@ -62,7 +65,7 @@ def main() -> int:
         config.write_text(CONFIG)
         for split, package in sorted({(c["split"], c["package"]) for c in sample}):
             root = ROOTS[split] / package
-            flagged[(split, package)] = findings(root, args.code, config)
+            flagged[(split, package)] = findings(root, args.code, config, args.whole_project)
             print(f"  {package}: {len(flagged[(split, package)])} findings", file=sys.stderr)
     total: Counter = Counter()
     found: Counter = Counter()
