@@ -175,6 +175,9 @@ Consumer = Union[int, Escape]
 #   ("stat", scope)        a norm's running statistics (``running_mean``) read or
 #                          written in function scope ``scope`` (through the attribute,
 #                          or an enumeration of its buffers)
+#   ("inference", scope, fed)  run in inference mode by a call in function scope
+#                          ``scope`` (``block(x, training=False)``); ``fed``: the
+#                          call's output is the input of another module call
 BIND = ("bind",)
 HARMLESS = ("harmless",)
 ESCAPED = ("escape",)
@@ -186,6 +189,9 @@ CLASS_PATCHED = ("escape", "class")  # ``Net.forward = f``: the class itself cha
 # ``net._modules``, ``net.__dict__``: the registries through which every holder of an
 # instance (or every item of a container) is reached.
 REGISTRY = ("escape", "registry")
+# Handed to a function of the framework that may reach its submodules by name
+# (``torch.ao.quantization.fuse_modules(net, [["conv", "bn"]])``).
+HANDED = ("escape", "handed")
 OUTPUT = ("output",)
 EXPORTED = ("exported",)
 REPLACED = ("replaced",)
@@ -205,6 +211,10 @@ def bias_use(how: str, scope: int) -> tuple[str, str, int]:
 
 def stat_use(scope: int) -> tuple[str, int]:
     return ("stat", scope)
+
+
+def inference_use(scope: int, fed: bool) -> tuple[str, int, bool]:
+    return ("inference", scope, fed)
 
 
 def member_use(seq: int) -> tuple[str, int]:

@@ -404,19 +404,8 @@ FRAMEWORK_CASES: list[Case] = [
         runnable=False,
         tags=("paddle", "traps"),
     ),
-]
-
-
-# Framework variants of traps that today's walker still flags (each line below that
-# is not marked must be silent).  They belong to the soundness work of issue 9
-# (escapes of containers, enumerators, frozen and shared norms, forward
-# replacement), which the walker does not model yet for any framework (torch
-# included: the same shapes are flagged there too).  ``tests/test_pending_soundness.py``
-# runs them as strict expected failures: once a case passes, move it into
-# FRAMEWORK_CASES above.
-PENDING_SOUNDNESS: list[Case] = [
     Case(
-        "pending_model_called_in_inference_mode_keras",
+        "trap_model_called_in_inference_mode_keras",
         """
         import keras
         from keras import layers
@@ -432,6 +421,68 @@ PENDING_SOUNDNESS: list[Case] = [
         outer = keras.Model(inp, layers.Dense(2)(backbone(inp, training=False)))
         """,
         runnable=False,
-        tags=("keras", "pending"),
+        tags=("keras", "traps"),
+    ),
+    Case(
+        "trap_block_called_in_inference_mode_keras",
+        """
+        import keras
+        from keras import layers
+
+        class Block(layers.Layer):
+            def __init__(self):
+                super().__init__()
+                self.conv = layers.Conv2D(8, 3)
+                self.bn = layers.BatchNormalization()
+
+            def call(self, x, training=None):
+                return self.bn(self.conv(x), training=training)
+
+        class Outer(layers.Layer):
+            def __init__(self):
+                super().__init__()
+                self.block = Block()
+                self.head = layers.Dense(2)
+
+            def call(self, x, training=None):
+                # The block's norms run on their moving statistics while Outer
+                # trains (its conv included): they never learn the bias.
+                return self.head(self.block(x, training=False))
+        """,
+        runnable=False,
+        tags=("keras", "traps"),
+    ),
+    Case(
+        "keras_model_called_for_predictions",
+        """
+        import keras
+        import numpy as np
+        from keras import layers
+
+        class Block(layers.Layer):
+            def __init__(self):
+                super().__init__()
+                self.conv = layers.Conv2D(8, 3)  # expect: CBL001
+                self.bn = layers.BatchNormalization()
+
+            def call(self, x, training=None):
+                return self.bn(self.conv(x), training=training)
+
+        model = keras.Sequential([layers.Conv2D(8, 3), layers.BatchNormalization()])  # expect: CBL001
+        block = Block()
+        x = np.zeros((2, 8, 8, 3))
+        # Calls for predictions: not part of a model being trained.
+        y = model(x, training=False)
+        z = block(x, training=False)
+        """,
+        runnable=False,
+        tags=("keras",),
     ),
 ]
+
+
+# Framework variants of traps that the walker still flags (each line that is not
+# marked must be silent).  ``tests/test_pending_soundness.py`` runs them as strict
+# expected failures: once a case passes, move it into FRAMEWORK_CASES above.  Empty
+# since issue 9 landed: every variant filed here passes (the trap_* cases above).
+PENDING_SOUNDNESS: list[Case] = []

@@ -1940,4 +1940,133 @@ SOUND_CASES += [
         """,
         tags=("adversarial",),
     ),
+    # ------------- an instance handed to a function of the framework (adversarial)
+    Case(
+        "instance_handed_to_fuse_modules",
+        """
+        import torch
+        import torch.nn as nn
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(3, 8, 3)
+                self.bn = nn.BatchNorm2d(8)
+
+            def forward(self, x):
+                return self.bn(self.conv(x))
+
+        # fuse_modules reaches the submodules by name: the norm is folded into the
+        # conv with its running statistics, and the bias with them.
+        model = torch.ao.quantization.fuse_modules(Net().eval(), [["conv", "bn"]])
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+        tags=("route4", "adversarial"),
+    ),
+    Case(
+        "instance_handed_to_functional_call_with_buffers",
+        """
+        import torch
+        import torch.nn as nn
+        from torch.func import functional_call
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(3, 8, 3)
+                self.bn = nn.BatchNorm2d(8)
+
+            def forward(self, x):
+                return self.bn(self.conv(x))
+
+        class Wrap(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.net = Net()
+
+            def forward(self, x):
+                if self.training:
+                    return self.net(x)
+                return functional_call(self.net, {"bn.running_mean": torch.zeros(8)}, (x,))
+
+        model = Wrap()
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+        tags=("adversarial",),
+    ),
+    Case(
+        "torchvision_getter_reaches_layers_by_name",
+        """
+        import torch.nn as nn
+        from torchvision.models._utils import IntermediateLayerGetter
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(3, 8, 3)
+                self.bn = nn.BatchNorm2d(8)
+
+            def forward(self, x):
+                return self.bn(self.conv(x))
+
+        body = IntermediateLayerGetter(Net(), return_layers={"conv": "out"})
+        """,
+        runnable=False,  # (torchvision is not a test dependency)
+        tags=("route1", "adversarial"),
+    ),
+    Case(
+        "state_loaded_in_forward",
+        """
+        import torch
+        import torch.nn as nn
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(3, 8, 3)
+                self.bn = nn.BatchNorm2d(8)
+
+            def forward(self, x):
+                return self.bn(self.conv(x))
+
+        class Wrap(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.net = Net()
+
+            def forward(self, x):
+                if not self.training:  # the running mean training learned is replaced
+                    self.net.load_state_dict({"bn.running_mean": torch.zeros(8)}, strict=False)
+                return self.net(x)
+
+        model = Wrap()
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+        tags=("route6", "adversarial"),
+    ),
+    Case(
+        "instance_wrapped_compiled_saved_or_loaded_is_used_whole",
+        """
+        import torch
+        import torch.nn as nn
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(3, 8, 3)  # expect: CBL001
+                self.bn = nn.BatchNorm2d(8)
+
+            def forward(self, x):
+                return self.bn(self.conv(x))
+
+        net = Net()
+        net.load_state_dict(net.state_dict())
+        torch.save(net.state_dict(), "/dev/null")
+        wrapped = torch.nn.DataParallel(net)
+        compiled = torch.compile(net)
+        model = net
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+        tags=("adversarial",),
+    ),
 ]

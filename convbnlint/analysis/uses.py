@@ -18,7 +18,7 @@ from the catalog's :class:`~convbnlint.catalog.Framework`.
 from __future__ import annotations
 
 from convbnlint.catalog import Framework, Role
-from convbnlint.ir import CLASS_PATCHED, NOT_CONSTANT, REGISTRY, SELF_ESCAPED, FamilyRef, HolderRef, ModuleFacts
+from convbnlint.ir import CLASS_PATCHED, HANDED, NOT_CONSTANT, REGISTRY, SELF_ESCAPED, FamilyRef, HolderRef, ModuleFacts
 
 ENTRY, OUTPUT, HARMLESS, MODE, ESCAPE = "entry", "output", "harmless", "mode", "escape"
 
@@ -112,7 +112,7 @@ class Uses:
         if head in ("bind", "harmless", "list", "iter", "item", "replaced"):
             return HARMLESS  # (a replaced holder's value is unknown: see ``objects``)
         if head == "escape":
-            if isinstance(obj, FamilyRef) and kind not in (SELF_ESCAPED, CLASS_PATCHED, REGISTRY):
+            if isinstance(obj, FamilyRef) and kind not in (SELF_ESCAPED, CLASS_PATCHED, REGISTRY, HANDED):
                 # An instance handed on by code using the class (not by the class
                 # itself): like any user of the module, it uses it as a whole.
                 return HARMLESS
@@ -124,6 +124,13 @@ class Uses:
         if head == "exported":
             if isinstance(obj, FamilyRef) or self.facts.sites[obj].spec.role is Role.SEQUENTIAL:  # type: ignore[index]
                 return OUTPUT
+            return HARMLESS
+        if head == "inference":
+            # Inside a forward, or feeding another layer (a functional graph being
+            # built): the model around the call trains while these layers run in
+            # inference mode.  Elsewhere, a call for predictions.
+            if kind[2] or kind[1] in self.forward_scopes():
+                return MODE
             return HARMLESS
         fw = self.vocab(obj)
         if isinstance(obj, FamilyRef):

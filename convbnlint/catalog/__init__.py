@@ -286,10 +286,23 @@ class Framework:
     # norm is unknown.  And the methods that reset them (``reset_running_stats``).
     norm_statistics: frozenset[str] = frozenset()
     norm_resetters: frozenset[str] = frozenset()
+    # Methods that load a module's state (``load_state_dict``): every submodule's
+    # running statistics written.
+    state_loaders: frozenset[str] = frozenset()
+    # Keyword arguments of a module call that set the mode of every layer inside
+    # the callee (Keras's ``training``): a falsy constant runs its norms in
+    # inference mode for that call.
+    mode_call_params: frozenset[str] = frozenset()
     # Class decorators of the framework known to register the class and return it
     # unchanged (``keras_export``, ``register_keras_serializable``): last name parts.
     # Any other decorator of the framework or of the file may replace its methods.
     class_registrars: frozenset[str] = frozenset()
+    # Functions of the framework known to use a module they get only as a whole
+    # (wrap, compile, save, export or run it): last name parts.  Any other function
+    # of the framework or its companion packages that gets an instance of a class of
+    # the file may reach its submodules by name (``fuse_modules``), so the
+    # instance's layers are unknown.
+    whole_users: frozenset[str] = frozenset()
     # Functions that initialise a parameter in place (``nn.init.zeros_(m.bias)``):
     # dotted-name prefixes.
     param_init_prefixes: tuple[str, ...] = ()

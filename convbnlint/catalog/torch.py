@@ -189,6 +189,14 @@ FRAMEWORK = Framework(
         {"insert", "extend", "pop", "__setitem__", "__delitem__", "__iadd__", "_modules"}
     ),
     norm_statistics=frozenset({"running_mean"}),
+    # (``load_state_dict`` writes every submodule's running statistics.)
+    state_loaders=frozenset({"load_state_dict"}),
+    whole_users=frozenset(
+        {
+            "DataParallel", "DistributedDataParallel", "data_parallel", "compile", "script",
+            "trace", "trace_module", "save", "export", "checkpoint", "_log_api_usage_once",
+        }
+    ),
     norm_resetters=frozenset({"reset_running_stats", "reset_parameters"}),
     partial_makers=frozenset({"functools.partial"}),
     state_attrs=frozenset({"training"}),

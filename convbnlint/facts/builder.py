@@ -95,6 +95,9 @@ class FactBuilder:
             {root_package(q) for spec in catalog.specs for q in (spec.qualname, *spec.aliases)},
             {root_package(q) for part in catalog.parts for q in part.module_bases},
         )
+        self.whole_users: frozenset[str] = frozenset().union(
+            *(part.whole_users for part in catalog.parts)
+        )
         self.class_registrars: frozenset[str] = frozenset().union(
             *(part.class_registrars for part in catalog.parts)
         )
@@ -202,6 +205,22 @@ class FactBuilder:
         names = self.names(func)
         return bool(names) and all(
             n.rsplit(".", 1)[-1] in self.class_registrars for n in names
+        )
+
+    def framework_function(self, func: cst.BaseExpression) -> bool:
+        """A function of the framework or its companion packages (``F.dropout``)."""
+        names = self.names(func)
+        return bool(names) and all(n.split(".", 1)[0] in self.library_roots for n in names)
+
+    def reaching_function(self, func: cst.BaseExpression) -> bool:
+        """A function of the framework (or its companion packages) not known to use
+        the modules it gets only as a whole: it may reach their submodules by name
+        (``fuse_modules(net, [["conv", "bn"]])``, ``IntermediateLayerGetter``)."""
+        names = self.names(func)
+        return bool(names) and all(
+            n.split(".", 1)[0] in self.library_roots
+            and n.rsplit(".", 1)[-1] not in self.whole_users
+            for n in names
         )
 
     def outside(self, func: cst.BaseExpression) -> bool:

@@ -16,7 +16,7 @@ import libcst as cst
 
 from convbnlint.catalog import Apply, LayerSpec, Role
 from convbnlint.facts.arguments import argument, call_constant, constant_truth, string_value
-from convbnlint.facts.env import C_BIND, C_DISCARD, C_ESCAPE, C_GIVEN, C_HARMLESS, Ctx, Env
+from convbnlint.facts.env import C_BIND, C_DISCARD, C_ESCAPE, C_GIVEN, C_HANDED, C_HARMLESS, Ctx, Env
 from convbnlint.facts.expressions import HARMLESS_BUILTINS, OPAQUE_BUILTINS, constant_value
 from convbnlint.ir import (
     CLASS_PATCHED,
@@ -43,6 +43,7 @@ from convbnlint.ir import (
     call_use,
     bias_use,
     stat_use,
+    inference_use,
     method_use,
     store_use,
 )
@@ -187,6 +188,7 @@ class Calls:
             inv.scope = self.scope_id
             self.expr(func, Ctx("callee", inv=inv.id), env)
             self.invocation_args(node, inv.id, env)
+            self.inference_call(node, callee, ctx)
             if ctx.kind == "def":
                 return inv.id
             self.consume(inv.id, ctx)
@@ -204,13 +206,18 @@ class Calls:
                 for arg in node.args:
                     self.expr(arg.value, C_ESCAPE, env)
                 return None
+        if not self.b.framework_function(func):
+            self.inference_call(node, None, ctx)  # (an object we do not follow)
         self.expr(func, C_ESCAPE, env)
         given = self.b.outside(func)
+        handed = not given and self.b.reaching_function(func)
         for arg in node.args:
             if self.is_param_init(func) and self.is_bias_of_ref(arg.value, env):
                 self.bias_write(arg.value, env)
             elif given and self.refs_of(arg.value, env):
                 self.expr(arg.value, C_GIVEN, env)
+            elif handed and self.refs_of(arg.value, env):
+                self.expr(arg.value, C_HANDED, env)
             else:
                 self.expr(arg.value, C_ESCAPE, env)
         return None
@@ -270,6 +277,24 @@ class Calls:
                 env[LIST + name] = ContainerState(state.sid, state.graph, True, True)
                 self.b.facts.sites[state.sid].items = None
         return False
+
+    def inference_call(self, node: cst.Call, callee: Ref | None, ctx: Ctx) -> None:
+        """A call that runs every layer inside the callee in inference mode
+        (Keras's ``backbone(x, training=False)``: a falsy constant for one of the
+        framework's ``mode_call_params``).  Its norms do not learn the bias while the
+        model around the call trains: recorded on every submodule of the callee
+        (``callee`` None: an object we do not follow, any module of the file)."""
+        params = self.b.framework.mode_call_params
+        if not params:
+            return
+        for arg in node.args:
+            if arg.keyword is None or arg.keyword.value not in params:
+                continue
+            value = call_constant(arg.value)
+            if value is not None and value is not NOT_CONSTANT and not value:
+                fed = ctx.kind == "sole_input" and ctx.inv >= 0
+                self.b.use(ElementRef(callee), inference_use(self.scope_id, fed))
+                return
 
     def sole_input_other(self, ctx: Ctx) -> None:
         if ctx.kind == "sole_input" and ctx.inv >= 0:
@@ -525,6 +550,10 @@ class Calls:
             kind = method_use(method, arg, self.scope_id)
         for ref in refs:
             self.use(ref, kind, guard)
+        if method in fw.state_loaders:
+            for ref in refs:  # every submodule's running statistics written
+                self.use(ref, stat_use(self.scope_id), guard)
+                self.use(ElementRef(ref), stat_use(self.scope_id), guard)
         if method in fw.parameter_enumerators:
             # ``self.parameters()``: every bias of every submodule read.
             how = self.bias_how(ctx)
@@ -559,6 +588,7 @@ class Calls:
             inv.scope = self.scope_id
             self.b.use(callee, ("call", inv.id))
             self.invocation_args(node, inv.id, env)
+            self.inference_call(node, callee, ctx)
             if not on_self:
                 self.walk_receiver(receiver, env)
             if ctx.kind == "def":

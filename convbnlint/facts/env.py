@@ -40,6 +40,10 @@ C_TEST = Ctx("test")
 C_RETURN = Ctx("return")
 # Handed to code outside the file (``Builder.outside``): used there as a whole.
 C_GIVEN = Ctx("given")
+# Handed to a function of the framework not known to use it only as a whole
+# (``fuse_modules(net, [["conv", "bn"]])``, ``IntermediateLayerGetter(net, ...)``):
+# it may reach the instance's submodules by name.
+C_HANDED = Ctx("handed")
 
 # Passes over a loop body before giving up on a fixpoint (then everything live is forgotten).
 LOOP_PASSES = 8

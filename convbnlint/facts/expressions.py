@@ -33,6 +33,7 @@ from convbnlint.ir import (
     NOT_2D,
     NOT_CONSTANT,
     OTHER,
+    HANDED,
     REGISTRY,
     SELF_ESCAPED,
     AttrNameRef,
@@ -249,6 +250,8 @@ class Expressions:
         elif kind == "given":
             self.b.use(ref, OUTPUT)  # run as a whole by code outside the file
             return
+        elif kind == "handed":
+            use = HANDED
         elif kind == "return" and isinstance(ref, FamilyRef):
             self.b.use(ref, HARMLESS)  # a factory handing its instance to its caller
             return
