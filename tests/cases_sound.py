@@ -2069,4 +2069,130 @@ SOUND_CASES += [
         """,
         tags=("adversarial",),
     ),
+    # ---------------------------------- code of the file around a class (adversarial)
+    Case(
+        "method_decorator_of_the_file_replaces_forward",
+        """
+        import torch
+        import torch.nn as nn
+
+        def skip_norm(f):
+            def run(self, x):
+                return self.conv(x)
+            return run
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(3, 8, 3)
+                self.bn = nn.BatchNorm2d(8)
+
+            @skip_norm
+            def forward(self, x):
+                return self.bn(self.conv(x))
+
+        model = Net()
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+        tags=("route2", "adversarial"),
+    ),
+    Case(
+        "method_decorators_that_keep_the_method",
+        """
+        import functools
+
+        import torch
+        import torch.nn as nn
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(3, 8, 3)  # expect: CBL001
+                self.bn = nn.BatchNorm2d(8)
+
+            @property
+            def width(self):
+                return 8
+
+            @width.setter
+            def width(self, value):
+                pass
+
+            @staticmethod
+            def helper():
+                return 1
+
+            @functools.lru_cache
+            def meta(self):
+                return 1
+
+            @torch.no_grad()
+            def predict(self, x):
+                return self(x)
+
+            def forward(self, x):
+                return self.bn(self.conv(x))
+
+        model = Net()
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+        tags=("adversarial",),
+    ),
+    Case(
+        "norm_patched_through_sys_modules_or_importlib",
+        """
+        import importlib
+        import sys
+
+        import torch.nn as nn
+
+        def identity(self, x):
+            return x
+
+        sys.modules["torch.nn"].BatchNorm2d.forward = identity
+        a = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8))
+        importlib.import_module("torch.nn").InstanceNorm2d = nn.Identity
+        b = nn.Sequential(nn.Conv2d(3, 8, 3), nn.InstanceNorm2d(8))
+        """,
+        runnable=False,  # patches torch for the rest of the process
+        tags=("route4", "adversarial"),
+    ),
+    # ------------------------------------------------ nothing undoes these (adversarial)
+    Case(
+        "frozen_parameters_and_momenta_that_still_cancel",
+        """
+        import torch
+        import torch.nn as nn
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(3, 8, 3)  # expect: CBL001
+                self.bn = nn.BatchNorm2d(8)
+
+            def forward(self, x):
+                return self.bn(self.conv(x))
+
+        class Wrap(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.net = Net()
+                # momentum=1: the running mean is the last batch's mean, which holds the bias.
+                self.one = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8, momentum=1.0))  # expect: CBL001
+                # No running statistics: eval mode normalizes with the batch's own.
+                self.batch = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8, track_running_stats=False))  # expect: CBL001
+
+            def forward(self, x):
+                return self.net(x) + self.one(x) + self.batch(x)
+
+        model = Wrap()
+        # A frozen bias stays a per-channel constant; a norm whose scale and offset
+        # are frozen still subtracts the batch mean.
+        for name, p in model.named_parameters():
+            if name.endswith("bias") or ".bn." in name:
+                p.requires_grad_(False)
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+        tags=("route6", "adversarial"),
+    ),
 ]

@@ -200,6 +200,17 @@ class FactBuilder:
             out.add(f"{root}.modules.{name}")
         return frozenset(out)
 
+    def own_decorator(self, decorator: cst.BaseExpression) -> bool:
+        """A method decorator the file defines itself (not an import, a builtin, or a
+        property's ``.setter``): code that may replace the method."""
+        func = decorator.func if isinstance(decorator, cst.Call) else decorator
+        if isinstance(func, cst.Attribute):
+            if func.attr.value in ("setter", "getter", "deleter"):
+                return False
+        elif not isinstance(func, cst.Name) or func.value in _BUILTINS:
+            return False
+        return not self.names(func) and not self.outside(func)
+
     def registrar(self, func: cst.BaseExpression) -> bool:
         """A framework class decorator known to return the class unchanged."""
         names = self.names(func)

@@ -894,6 +894,15 @@ class Calls:
                 self.b.use(ElementRef(None), ("guarded", frozenset(specs), ESCAPED))
             elif full.startswith(fw.patch_prefixes) and not full.startswith(fw.config_prefixes):
                 self.everything_escapes()
+            elif not base.startswith(fw.patch_prefixes):
+                # An object reached through another package (``sys.modules[...]``,
+                # ``importlib.import_module(...)``: any module or class, the
+                # framework's too): as for an object we do not follow.
+                if attr in fw.forward_methods or attr in fw.output_attrs:
+                    self.everything_escapes()
+                named = self.b.specs_named(attr)
+                if named:
+                    self.b.use(ElementRef(None), ("guarded", named, ESCAPED))
 
     def store_value(
         self, receiver: cst.BaseExpression, attr: str, value: cst.BaseExpression, env: Env

@@ -517,6 +517,10 @@ class Statements:
             if isinstance(stmt, cst.FunctionDef):
                 for dec in stmt.decorators:
                     cls_scope.expr(dec.decorator, C_ESCAPE, cls_env)
+                    if self.b.own_decorator(dec.decorator):
+                        # A decorator of the file may put anything in the method's
+                        # place (a forward that skips the norm): the class changed.
+                        self.b.use(FamilyRef(family), CLASS_PATCHED)
                 cls_scope.generic(stmt.params, cls_env)
                 cls_scope.function(stmt, method_of=family, seq_spec=seq_spec)
             else:
