@@ -2195,4 +2195,30 @@ SOUND_CASES += [
         """,
         tags=("route6", "adversarial"),
     ),
+    Case(
+        "container_built_on_either_path_then_appended",
+        """
+        import torch
+        import torch.nn as nn
+
+        class Net(nn.Module):
+            def __init__(self, flag=True):
+                super().__init__()
+                # (An internal error before: one of two containers being filled.)
+                if flag:
+                    self.seq = nn.Sequential()
+                else:
+                    self.seq = nn.Sequential()
+                self.seq.append(nn.Conv2d(3, 8, 3))
+                self.seq.append(nn.BatchNorm2d(8))
+
+            def forward(self, x):
+                return self.seq(x)
+
+        model = Net()
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+        bias_may_not_matter=True,  # (silent: a miss, not a trap)
+        tags=("adversarial",),
+    ),
 ]

@@ -729,7 +729,9 @@ class Calls:
             return False
         key = self.builder_key(receiver)
         state = env.get(key) if key is not None else None
-        if state is None or not state.lids:
+        if state is None or len(state.lids) != 1:
+            # (None, or one of several containers built on different paths: the
+            # append is then a use of each, which makes it unknown.)
             return False
         args = node.args
         if any(a.star or a.keyword for a in args):
