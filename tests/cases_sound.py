@@ -2221,4 +2221,46 @@ SOUND_CASES += [
         bias_may_not_matter=True,  # (silent: a miss, not a trap)
         tags=("adversarial",),
     ),
+    Case(
+        "container_item_replaced_by_add_module_with_its_name",
+        """
+        import torch
+        import torch.nn as nn
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.body = nn.Sequential()
+                self.body.add_module("conv", nn.Conv2d(3, 8, 3))
+                self.body.add_module("bn", nn.BatchNorm2d(8))
+                self.body.add_module("bn", nn.Tanh())  # replaces the norm in place
+                self.tail = nn.Sequential()
+                self.tail.add_module("conv", nn.Conv2d(3, 8, 3))  # expect: CBL001
+                self.tail.add_module("bn", nn.BatchNorm2d(8))
+
+            def forward(self, x):
+                return self.body(x) + self.tail(x)
+
+        model = Net()
+        inputs = (torch.randn(2, 3, 8, 8),)
+        """,
+        tags=("route3", "adversarial"),
+    ),
+    Case(
+        "container_append_named_like_an_earlier_item",
+        """
+        import torch.nn as nn
+
+        seq = nn.Sequential()
+        seq.add_module("0", nn.Conv2d(3, 8, 3))
+        seq.add_module("1", nn.Identity())
+        seq.append(nn.BatchNorm2d(8))  # named str(len(seq)) == "2"
+        other = nn.Sequential()
+        other.add_module("1", nn.Conv2d(3, 8, 3))
+        other.append(nn.Conv2d(8, 8, 1))  # named "1": replaces the first conv
+        other.append(nn.BatchNorm2d(8))
+        """,
+        runnable=False,
+        tags=("route3", "adversarial"),
+    ),
 ]

@@ -740,11 +740,21 @@ class Calls:
             value = args[0].value
         elif method != "append" and len(args) == 2:
             value = args[1].value
-            self.expr(args[0].value, C_ESCAPE, env)
         else:
             return False
         (sid,) = state.lids
         site = self.b.facts.sites[sid]
+        # ``add_module("bn", other)`` with a name it may hold replaces that item in
+        # place; ``append`` names its item ``str(len(seq))``, which an earlier
+        # ``add_module("1", ...)`` may hold: not an append (an unknown use of it).
+        names = site.item_names
+        if method != "append":
+            name = string_value(args[0].value)
+            if name is None or names is None or name in names or name.isdigit():
+                return False
+            self.expr(args[0].value, C_ESCAPE, env)
+        elif names is None or any(n.isdigit() for n in names):
+            return False
         if method != "append":
             name = string_value(args[0].value)
             if name is None or site.item_names is None:
