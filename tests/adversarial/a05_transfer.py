@@ -1,0 +1,12 @@
+import torch
+import torch.nn as nn
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.bn = nn.BatchNorm2d(4)
+    def forward(self, x):
+        return self.bn(self.conv(x))
+base = Net()
+model = nn.Sequential(*list(base.children())[:-1])
+inputs = (torch.randn(2, 3, 8, 8),)

@@ -1,0 +1,9 @@
+import torch
+import torch.nn as nn
+from collections import OrderedDict
+model = nn.Sequential(OrderedDict([
+    ("conv", nn.Conv2d(3, 8, 3)),
+    ("bn", nn.BatchNorm2d(8)),
+    ("bn", nn.ReLU()),
+]))
+inputs = (torch.randn(2, 3, 8, 8),)

@@ -1,0 +1,12 @@
+import torch
+import torch.nn as nn
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.other = nn.Conv2d(3, 4, 3, bias=False)
+        self.bn = nn.BatchNorm2d(4)
+    def forward(self, x):
+        return self.bn(self.conv(x)), self.bn(self.other(x))
+model = Net()
+inputs = (torch.randn(2, 3, 8, 8),)

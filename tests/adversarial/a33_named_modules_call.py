@@ -1,0 +1,15 @@
+import torch
+import torch.nn as nn
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.bn = nn.BatchNorm2d(4)
+    def forward(self, x):
+        out = self.bn(self.conv(x))
+        for name, m in self.named_modules():
+            if name == "conv":
+                out = out + m(x)
+        return out
+model = Net()
+inputs = (torch.randn(2, 3, 8, 8),)

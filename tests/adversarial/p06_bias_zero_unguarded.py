@@ -1,0 +1,15 @@
+import torch
+import torch.nn as nn
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.bn = nn.BatchNorm2d(4)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                m.weight.data.normal_(0, 0.02)
+                m.bias.data.zero_()
+    def forward(self, x):
+        return self.bn(self.conv(x))
+model = Net()
+inputs = (torch.randn(2, 3, 8, 8),)
