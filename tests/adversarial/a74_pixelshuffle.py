@@ -1,0 +1,5 @@
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+model = nn.Sequential(nn.Conv2d(3, 16, 3), nn.PixelShuffle(2), nn.BatchNorm2d(4))
+inputs = (torch.randn(2, 3, 8, 8),)
