@@ -14,6 +14,14 @@ with it zeroed (see its docstring); this test asserts, per case:
 * no *safe* fix whose program crashes (``FIXCRASH``);
 * every dead bias of a positive control is found (no ``miss`` in ``p*``).
 
+``tests/adversarial/projects/*`` are the same for several files: a wrapper
+defined in one module and used, changed or reached from another (its conv's
+output read, its norm replaced or frozen, hooks, subclasses, monkeypatched
+``forward``, re-exports, ``norm_layer`` arguments).  ``xharness.py`` runs the
+installed ``convbnlint`` command on the folder, so whatever whole-project
+analysis it does by default is what is judged: no finding on a live bias, no
+safe fix whose program crashes.
+
 Each case runs in its own process (cases monkeypatch torch on purpose): about
 2-4 s each.
 """
@@ -22,6 +30,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -32,6 +41,7 @@ pytest.importorskip("torch")
 
 HERE = Path(__file__).parent / "adversarial"
 CASES = sorted(p for p in HERE.glob("[ap][0-9]*.py"))
+PROJECTS = sorted(p for p in (HERE / "projects").iterdir() if p.is_dir())
 
 # Findings that are wrong on the case's own program but stay by design, with why.
 KNOWN_LIMITS = {
@@ -74,3 +84,29 @@ def test_case(path: Path) -> None:
     assert not bad, "\n".join(bad)
     if path.name in KNOWN_LIMITS:
         assert any(s["verdict"] == "FP" for s in result["sites"]), "limit lifted: drop it from KNOWN_LIMITS"
+
+
+@pytest.mark.parametrize("folder", PROJECTS, ids=[p.name for p in PROJECTS])
+def test_project(folder: Path, tmp_path: Path) -> None:
+    exe = shutil.which("convbnlint")
+    assert exe, "the convbnlint command is not installed"
+    case = tmp_path / "cases" / folder.name  # (a copy: no cache, no __pycache__ in tests/)
+    shutil.copytree(folder, case)
+    env = dict(os.environ, PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1")
+    proc = subprocess.run(
+        [sys.executable, str(HERE / "xharness.py"), exe, str(case)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1][len("RESULT ") :])
+    assert result["error"] is None, result["error"]
+    assert result["sites"], "the program built no biased layer"
+    bad = [
+        f"{s['verdict']}: {folder.name}/{s['file']}:{s['line']}:{s['column']} {s['flag']} {s['why']}"
+        for s in result["sites"]
+        if s["verdict"] in ("FP", "FIXCRASH")
+    ]
+    assert not bad, "\n".join(bad)

@@ -1,0 +1,16 @@
+import torch
+import torch.nn as nn
+from blocks import ConvBN
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.b = ConvBN(3, 8)
+    def forward(self, x):
+        return self.b(x)
+model = Net()
+inputs = (torch.randn(2, 3, 8, 8),)
+for m in model.modules():
+    if isinstance(m, nn.BatchNorm2d):
+        m.eval()
+        m.train = lambda mode=True: m

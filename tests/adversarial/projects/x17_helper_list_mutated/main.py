@@ -1,0 +1,13 @@
+import torch
+import torch.nn as nn
+from blocks import conv_bn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.b = conv_bn(3, 8)
+        self.b[1] = nn.Tanh()
+    def forward(self, x):
+        return self.b(x)
+model = Net()
+inputs = (torch.randn(2, 3, 8, 8),)
