@@ -86,15 +86,31 @@ def test_case(path: Path) -> None:
         assert any(s["verdict"] == "FP" for s in result["sites"]), "limit lifted: drop it from KNOWN_LIMITS"
 
 
-@pytest.mark.parametrize("folder", PROJECTS, ids=[p.name for p in PROJECTS])
-def test_project(folder: Path, tmp_path: Path) -> None:
+# Whole-project findings on a live bias, not fixed yet: each is a route the
+# project analysis does not follow (strict: a fix makes the test say so).
+WHOLE_PROJECT_PENDING: dict[str, str] = {}
+
+
+def _project_params() -> list:  # type: ignore[type-arg]
+    out = []
+    for folder in PROJECTS:
+        for mode in ("default", "whole-project"):
+            why = WHOLE_PROJECT_PENDING.get(folder.name) if mode == "whole-project" else None
+            marks = [pytest.mark.xfail(reason=why, strict=True)] if why else []
+            out.append(pytest.param(folder, mode, marks=marks, id=f"{folder.name}-{mode}"))
+    return out
+
+
+@pytest.mark.parametrize(("folder", "mode"), _project_params())
+def test_project(folder: Path, mode: str, tmp_path: Path) -> None:
     exe = shutil.which("convbnlint")
     assert exe, "the convbnlint command is not installed"
     case = tmp_path / "cases" / folder.name  # (a copy: no cache, no __pycache__ in tests/)
     shutil.copytree(folder, case)
     env = dict(os.environ, PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1")
     proc = subprocess.run(
-        [sys.executable, str(HERE / "xharness.py"), exe, str(case)],
+        [sys.executable, str(HERE / "xharness.py"), exe, str(case)]
+        + (["--whole-project"] if mode == "whole-project" else []),
         capture_output=True,
         text=True,
         env=env,

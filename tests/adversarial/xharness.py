@@ -7,7 +7,8 @@ a built layer; findings come from the installed ``convbnlint`` command run on th
 folder (``--format json``, whatever whole-project analysis it does by default).
 Verdicts as in ``harness.py`` (``FIXCRASH``: a safe fix whose program crashes).
 
-usage: python xharness.py CONVBNLINT CASE_DIR   -> a ``RESULT {json}`` last line.
+usage: python xharness.py CONVBNLINT CASE_DIR [OPTION...]   -> a ``RESULT {json}`` last line
+(the options are passed to ``convbnlint``, e.g. ``--whole-project``).
 """
 
 from __future__ import annotations
@@ -132,10 +133,10 @@ def crashes(folder, site):
 
 
 def main():
-    exe, folder = sys.argv[1], sys.argv[2]
+    exe, folder, extra = sys.argv[1], sys.argv[2], sys.argv[3:]
     _, sites = execute(folder, "record", set())
     proc = subprocess.run(
-        [exe, "--format", "json", "--no-cache", "--exit-zero", folder],
+        [exe, "--format", "json", "--no-cache", "--exit-zero", *extra, folder],
         capture_output=True,
         text=True,
     )
