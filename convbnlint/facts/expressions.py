@@ -139,6 +139,11 @@ class Expressions:
                 return []  # an attribute of a tensor
             if self.b.names(base):
                 return []  # an attribute of an imported module or class
+            if _chain_longer_than(base, MAX_CHAIN):
+                # A receiver this deep is followed no further: an object of any
+                # class (a superset, so sound; and linear in the chain, which the
+                # walk asks about at every prefix).
+                return [AttrNameRef(node.attr.value)]
             receivers = self.refs_of(base, env)
             if receivers:
                 return [AttrNameRef(node.attr.value, r) for r in receivers]
@@ -741,3 +746,21 @@ def _self_returning(framework: str) -> frozenset[str]:
         return framework_catalog(framework).framework.self_returning_methods
     except KeyError:
         return frozenset()
+
+
+# Attribute chains followed through their receivers up to this many levels.
+MAX_CHAIN = 32
+
+
+def _chain_longer_than(node: cst.BaseExpression, limit: int) -> bool:
+    """Whether ``node`` has more than ``limit`` attribute, call or subscript levels."""
+    for _ in range(limit + 1):
+        if isinstance(node, cst.Attribute):
+            node = node.value
+        elif isinstance(node, cst.Call):
+            node = node.func
+        elif isinstance(node, cst.Subscript):
+            node = node.value
+        else:
+            return False
+    return True

@@ -147,18 +147,49 @@ NAMED_BINDERS: frozenset[type] = frozenset(
 
 
 def cst_full_name(node: Any) -> str | None:
-    """``libcst.helpers.get_full_name_for_node`` for expressions (no import needed)."""
+    """``libcst.helpers.get_full_name_for_node`` for expressions (no import needed).
+
+    Iterative, one join: linear in the length of an attribute chain (a recursive
+    f-string per level made a 3,000-level chain quadratic per call)."""
     import libcst as cst
 
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        return f"{cst_full_name(node.value)}.{node.attr.value}"
-    if isinstance(node, cst.Call):
-        return cst_full_name(node.func)
-    if isinstance(node, cst.Subscript):
-        return cst_full_name(node.value)
-    return None
+    parts: list[str] = []
+    while True:
+        if isinstance(node, cst.Name):
+            parts.append(node.value)
+            break
+        if isinstance(node, cst.Attribute):
+            parts.append(node.attr.value)
+            node = node.value
+        elif isinstance(node, cst.Call):
+            node = node.func
+        elif isinstance(node, cst.Subscript):
+            node = node.value
+        elif not parts:
+            return None
+        else:
+            parts.append("None")  # (as libcst's helper: ``f"{None}.attr"``)
+            break
+    parts.reverse()
+    return ".".join(parts)
+
+
+def cst_root_name(node: Any) -> str | None:
+    """The name an expression's full name starts with (``a`` of ``a.b(c)[d].e``),
+    without building the full name."""
+    import libcst as cst
+
+    while True:
+        if isinstance(node, cst.Name):
+            return node.value
+        if isinstance(node, cst.Attribute):
+            node = node.value
+        elif isinstance(node, cst.Call):
+            node = node.func
+        elif isinstance(node, cst.Subscript):
+            node = node.value
+        else:
+            return None
 
 
 def table_from_cst(module: cst.Module) -> ImportTable:
@@ -299,9 +330,42 @@ class FastNames:
                 raise TypeError("FastNames needs a module or a table")
             table = table_for(module.code, module)
         self.table = table
+        self._roots: dict[int, tuple[Any, str | None]] = {}
 
     def __call__(self, node: cst.BaseExpression) -> Collection[str] | None:
-        return self.table.resolve(cst_full_name(node))
+        table = self.table
+        if table.star or table.names.get(self._root(node) or "") is None:
+            return None  # (what resolve() says; cheap on long attribute chains)
+        return table.resolve(cst_full_name(node))
+
+    def _root(self, node: Any) -> str | None:
+        """``cst_root_name``, remembered per node: the analysis asks for every prefix
+        of an attribute chain, which walking each to its root made cubic."""
+        import libcst as cst
+
+        memo = self._roots
+        path = []
+        while True:
+            hit = memo.get(id(node))
+            if hit is not None and hit[0] is node:
+                root = hit[1]
+                break
+            path.append(node)
+            if isinstance(node, cst.Name):
+                root = node.value
+                break
+            if isinstance(node, cst.Attribute):
+                node = node.value
+            elif isinstance(node, cst.Call):
+                node = node.func
+            elif isinstance(node, cst.Subscript):
+                node = node.value
+            else:
+                root = None
+                break
+        for n in path:
+            memo[id(n)] = (n, root)  # (the node kept: its id is not reused meanwhile)
+        return root
 
 
 def parse_ast(text: str) -> ast.Module | None:
