@@ -164,21 +164,7 @@ def _compiles(path: Path) -> bool:
     )
 
 
-# Pending: facts/expressions.py's ``refs_of`` takes time cubic in an attribute
-# chain's length (it resolves the name of every prefix, recursively): 400 levels
-# 3 s, 800 levels 26 s, 2,900 levels past 5 minutes.
-SLOW = {"attrs_2900.py"}
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(run=False, reason="refs_of is cubic in the chain"))
-        if n in SLOW
-        else n
-        for n in sorted(DEEP_OK)
-    ],
-)
+@pytest.mark.parametrize("name", sorted(DEEP_OK))
 def test_deep_files_cpython_compiles_are_analysed_and_fixed(tmp_path: Path, name: str) -> None:
     code = DEEP_OK[name]
     path = tmp_path / name
