@@ -66,5 +66,6 @@ EMA_FROZEN_MOMENTUM = (1, 1.0)
 def learns(index: int | None, frozen: tuple[object, ...] = TORCH_FROZEN_MOMENTUM) -> ArgIs:
     """The running statistics move: ``momentum`` is not the constant that keeps them
     (the running mean would never learn the bias, which then survives in eval mode
-    after training).  A momentum that is not a constant is taken to move them."""
+    after training).  A momentum that is not a constant may be the frozen one: the
+    analysis does not trust such a norm (no finding; see the CBL001 page)."""
     return ArgIs("momentum", index, frozen, negate=True, unknown_ok=True)
