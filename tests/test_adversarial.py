@@ -37,6 +37,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.util import convbnlint_cmd
+
 pytest.importorskip("torch")
 
 HERE = Path(__file__).parent / "adversarial"
@@ -106,8 +108,7 @@ def _project_params() -> list:  # type: ignore[type-arg]
 
 @pytest.mark.parametrize(("folder", "mode"), _project_params())
 def test_project(folder: Path, mode: str, tmp_path: Path) -> None:
-    exe = shutil.which("convbnlint")
-    assert exe, "the convbnlint command is not installed"
+    (exe,) = convbnlint_cmd()
     case = tmp_path / "cases" / folder.name  # (a copy: no cache, no __pycache__ in tests/)
     shutil.copytree(folder, case)
     env = dict(os.environ, PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1")
