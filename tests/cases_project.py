@@ -478,3 +478,267 @@ PROJECT_CASES: list[ProjectCase] = [
         live=("conv.bias",),
     ),
 ]
+
+
+# The object a judged call builds (or the model holding it) handed to code of the
+# project that reaches into it -- enumerates its submodules, hooks them, freezes
+# the norms, fuses -- whatever the form of the call that hands it on: the site is
+# unknown.  Runtime near misses: each bias changes the outputs.
+_NET = """
+                import torch.nn as nn
+                from pkg.layers import ConvBN
+
+
+                class Net(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.a = ConvBN(3, 8)
+
+                    def forward(self, x):
+                        return self.a(x)
+                """
+_HOOKS = """
+                import torch
+                import torch.nn as nn
+
+
+                def add(model):
+                    for m in model.modules():
+                        if isinstance(m, nn.Conv2d):
+                            m.register_forward_hook(lambda mod, i, o: o * torch.arange(o.shape[-1], dtype=o.dtype))
+                """
+_FREEZE = """
+                import torch.nn as nn
+
+
+                def freeze_bn(model):
+                    for m in model.modules():
+                        if isinstance(m, nn.BatchNorm2d):
+                            m.eval()
+                            m.train = lambda mode=True, m=m: m
+                """
+HANDED_ON_CASES: list[ProjectCase] = [
+    ProjectCase(
+        "hooks_added_by_a_module_imported_late_is_silent",
+        {
+            "pkg/__init__.py": "",
+            "pkg/layers.py": LAYERS,
+            "pkg/net.py": _NET,
+            "pkg/hooks.py": _HOOKS,
+            "pkg/main.py": """
+                import torch
+                from pkg.net import Net
+
+                model = Net()
+                from pkg import hooks
+                hooks.add(model)
+                """ + INPUTS,
+        },
+        entry="pkg.main",
+        live=("a.conv.bias",),
+    ),
+    ProjectCase(
+        "bn_frozen_by_a_helper_of_another_file_is_silent",
+        {
+            "pkg/__init__.py": "",
+            "pkg/layers.py": LAYERS,
+            "pkg/net.py": _NET,
+            "pkg/utils.py": _FREEZE,
+            "pkg/main.py": """
+                import torch
+                from pkg.net import Net
+
+                model = Net()
+                from pkg.utils import freeze_bn
+                freeze_bn(model)
+                """ + INPUTS,
+        },
+        entry="pkg.main",
+        live=("a.conv.bias",),
+    ),
+    ProjectCase(
+        "helper_imported_inside_a_function_is_silent",
+        {
+            "pkg/__init__.py": "",
+            "pkg/layers.py": LAYERS,
+            "pkg/net.py": _NET,
+            "pkg/utils.py": _FREEZE,
+            "pkg/main.py": """
+                import torch
+                from pkg.net import Net
+
+
+                def build():
+                    from .utils import freeze_bn
+
+                    net = Net()
+                    freeze_bn(net)
+                    return net
+
+
+                model = build()
+                """ + INPUTS,
+        },
+        entry="pkg.main",
+        live=("a.conv.bias",),
+    ),
+    ProjectCase(
+        "helper_imported_under_another_name_is_silent",
+        {
+            "pkg/__init__.py": "",
+            "pkg/layers.py": LAYERS,
+            "pkg/net.py": _NET,
+            "pkg/hooks.py": _HOOKS,
+            "pkg/main.py": """
+                import torch
+                from pkg.hooks import add as attach
+                from pkg.net import Net
+
+                model = Net()
+                attach(model)
+                """ + INPUTS,
+        },
+        entry="pkg.main",
+        live=("a.conv.bias",),
+    ),
+    ProjectCase(
+        "helper_handed_on_as_a_value_is_silent",
+        {
+            "pkg/__init__.py": "",
+            "pkg/layers.py": LAYERS,
+            "pkg/net.py": _NET,
+            "pkg/hooks.py": _HOOKS,
+            "pkg/main.py": """
+                import torch
+                import pkg.hooks
+                from pkg.net import Net
+
+                steps = [pkg.hooks.add]
+                model = Net()
+                for step in steps:
+                    step(model)
+                """ + INPUTS,
+        },
+        entry="pkg.main",
+        live=("a.conv.bias",),
+    ),
+    ProjectCase(
+        "apply_with_a_function_of_another_file_is_silent",
+        {
+            "pkg/__init__.py": "",
+            "pkg/layers.py": LAYERS,
+            "pkg/net.py": _NET,
+            "pkg/inits.py": """
+                import torch
+                import torch.nn as nn
+
+
+                def hook_convs(m):
+                    if isinstance(m, nn.Conv2d):
+                        m.register_forward_hook(lambda mod, i, o: o * torch.arange(o.shape[-1], dtype=o.dtype))
+                """,
+            "pkg/main.py": """
+                import torch
+                from pkg.inits import hook_convs
+                from pkg.net import Net
+
+                model = Net()
+                model.apply(hook_convs)
+                """ + INPUTS,
+        },
+        entry="pkg.main",
+        live=("a.conv.bias",),
+    ),
+    ProjectCase(
+        "fused_by_a_helper_of_another_file_is_silent",
+        {
+            "pkg/__init__.py": "",
+            "pkg/layers.py": LAYERS,
+            "pkg/net.py": _NET,
+            "pkg/deploy.py": """
+                import torch.nn as nn
+                from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+
+                def fold(model):
+                    for m in model.modules():
+                        if hasattr(m, "norm") and hasattr(m, "conv"):
+                            m.conv = fuse_conv_bn_eval(m.conv.eval(), m.norm.eval())
+                            m.norm = nn.Identity()
+                    return model
+                """,
+            "pkg/main.py": """
+                import torch
+                from pkg import deploy
+                from pkg.net import Net
+
+                model = deploy.fold(Net())
+                """ + INPUTS,
+        },
+        entry="pkg.main",
+        live=("a.conv.bias",),
+    ),
+    ProjectCase(
+        "bn_frozen_by_a_trainer_method_is_silent",
+        {
+            "pkg/__init__.py": "",
+            "pkg/layers.py": LAYERS,
+            "pkg/net.py": _NET,
+            "pkg/trainer.py": """
+                import torch.nn as nn
+
+
+                class Trainer:
+                    def __init__(self, model):
+                        self.model = model
+
+                    def freeze(self):
+                        for m in self.model.modules():
+                            if isinstance(m, nn.BatchNorm2d):
+                                m.eval()
+                                m.train = lambda mode=True, m=m: m
+                """,
+            "pkg/main.py": """
+                import torch
+                from pkg.net import Net
+                from pkg.trainer import Trainer
+
+                model = Net()
+                Trainer(model).freeze()
+                """ + INPUTS,
+        },
+        entry="pkg.main",
+        live=("a.conv.bias",),
+    ),
+    ProjectCase(
+        "hooks_added_by_a_trainer_method_is_silent",
+        {
+            "pkg/__init__.py": "",
+            "pkg/layers.py": LAYERS,
+            "pkg/net.py": _NET,
+            "pkg/trainer.py": """
+                import torch
+                import torch.nn as nn
+
+
+                class Trainer:
+                    def prepare(self, model):
+                        for name, m in model.named_modules():
+                            if isinstance(m, nn.Conv2d):
+                                m.register_forward_hook(lambda mod, i, o: o * torch.arange(o.shape[-1], dtype=o.dtype))
+                """,
+            "pkg/main.py": """
+                import torch
+                from pkg.net import Net
+                from pkg.trainer import Trainer
+
+                model = Net()
+                trainer = Trainer()
+                trainer.prepare(model)
+                """ + INPUTS,
+        },
+        entry="pkg.main",
+        live=("a.conv.bias",),
+    ),
+]
+PROJECT_CASES.extend(HANDED_ON_CASES)

@@ -269,6 +269,10 @@ class _Function:
         self.locals: dict[str, list] = {}
         self.kind: dict[str, frozenset] = {}
         self.outer: dict[str, frozenset] = {}  # names a nested scope sees from outside
+        # Names this scope binds by an import: name -> (level, module, imported name
+        # or None), and those a nested scope sees from outside.
+        self.imports: dict[str, list[tuple[int, str, str | None]]] = {}
+        self.outer_imports: dict[str, tuple[int, str, str | None]] = {}
 
     # -- bindings
     def run(self) -> None:
@@ -332,6 +336,11 @@ class _Function:
                     name = (alias.asname or alias.name).split(".")[0]
                     self.locals.setdefault(name, []).append(ANYK)
                     self.imported = self.imported | {name}
+                    if isinstance(sub, ast.Import):
+                        target = (0, alias.name if alias.asname else name, None)
+                    else:
+                        target = (sub.level or 0, sub.module or "", alias.name)
+                    self.imports.setdefault(name, []).append(target)
             elif isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and sub is not stmt:
                 self.locals.setdefault(sub.name, []).append(self.own)
 
@@ -455,6 +464,10 @@ class _Function:
             # Lambdas and nested functions: their own parameters may be anything.
             nested = _Function(self.facts, self.key, sub, self.imported, self.self_name, ANYK, record=self.record)
             nested.outer = {**self.outer, **{k: self.kind.get(k, self.own) for k in self.locals}}
+            nested.outer_imports = {
+                **{k: v for k, v in self.outer_imports.items() if k not in self.locals},
+                **{k: t for k in self.locals if (t := self.import_target(k)) is not None},
+            }
             for p in self.params:
                 nested.outer.setdefault(p, self.params_are)
             nested.tainted = self.tainted
@@ -498,8 +511,8 @@ class _Function:
         name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
         if self.record:
             chain = _chain(func) if isinstance(func, (ast.Name, ast.Attribute)) else None
-            if chain is not None and (chain[0] in self.locals or chain[0] in self.params or chain[0] == self.self_name):
-                chain = None
+            if chain is not None:
+                chain = self.callee_chain(chain)
             kinds = tuple(self.classify(a) for a in (*node.args, *(k.value for k in node.keywords)) if not _plain(a))
             loads = frozenset(
                 n.id for n in ast.walk(func) if isinstance(n, ast.Name) and n.id not in self.locals and n.id not in self.params
@@ -562,6 +575,33 @@ class _Function:
                         extra |= (self.items(a, 0) if name in ("extend", "update") else self.classify(a)) - self.own
                 if extra:
                     self.item_taints[root.attr] = self.item_taints.get(root.attr, frozenset()) | extra
+
+    def import_target(self, name: str) -> tuple[int, str, str | None] | None:
+        """What ``name`` denotes when every binding of it in this scope (or, unbound
+        here, in an enclosing one) is one import."""
+        if name in self.params or name == self.self_name:
+            return None
+        if name in self.locals:
+            targets = self.imports.get(name, [])
+            if len(targets) != len(self.locals[name]) or len(set(targets)) != 1:
+                return None
+            return targets[0]
+        return self.outer_imports.get(name)
+
+    def callee_chain(self, chain: tuple[str, ...]) -> tuple[str, ...] | None:
+        """The name chain of a callee as :meth:`Reach.resolve_chain` reads it: a
+        global name chain as written, one rooted at a name bound by an import in
+        this scope (``from utils import freeze_bn`` in a function, or at module
+        level) as ``("<import>", "level:module:name", *rest)``; None for a chain
+        rooted at a local, a parameter or ``self``."""
+        root = chain[0]
+        target = self.import_target(root)
+        if target is not None:
+            level, module, name = target
+            return ("<import>", f"{level}:{module}:{name or ''}", *chain[1:])
+        if root in self.locals or root in self.params or root == self.self_name or root in self.outer:
+            return None
+        return chain
 
     def _is_class_name(self, node: ast.expr) -> bool:
         if not isinstance(node, ast.Name) or node.id in self.locals or node.id in self.params:
@@ -851,21 +891,38 @@ class Reach:
         return info is not None and isinstance(info.binding(origin[1]), Assigned)
 
     def resolve_chain(self, path: str, chain: tuple[str, ...]) -> tuple[str, str] | None:
-        """The project definition a dotted name of ``path`` denotes, if any."""
+        """The project definition a dotted name of ``path`` denotes, if any (a
+        chain from :meth:`_Function.callee_chain`: rooted at a module-level name,
+        or at an import of the calling scope)."""
         from convbnlint.project.graph import Imported
 
-        if len(chain) == 1:
+        fm = self.project.module_of(path)
+        if chain[0] == "<import>":
+            level, module, name = chain[1].split(":", 2)
+            if int(level):
+                info = self.project.info(path)
+                if info is None:
+                    return None
+                base = info.absolute(int(level), module or None)
+                if base is None:
+                    return None
+            else:
+                base = module
+            dotted = ".".join(p for p in (base, name, *chain[2:]) if p)
+        elif len(chain) == 1:
             return self.origin(path, chain[0])
-        info = self.project.info(path)
-        if info is None or len(chain) > 2:
+        else:
+            info = self.project.info(path)
+            if info is None:
+                return None
+            binding = info.binding(chain[0])
+            if not isinstance(binding, Imported):
+                return None  # an attribute of a class or of an object
+            dotted = ".".join((binding.target, *chain[1:]))
+        split = self.project.split(dotted, fm)
+        if split is None or not split[1] or "." in split[1]:
             return None
-        binding = info.binding(chain[0])
-        if not isinstance(binding, Imported):
-            return None
-        split = self.project.split(binding.target, self.project.module_of(path))
-        if split is None or split[1]:
-            return None
-        return self.origin(split[0].path, chain[1])
+        return self.origin(split[0].path, split[1])
 
     # -- the project
     def scope(self, path: str) -> list[str]:
@@ -1058,7 +1115,8 @@ class Reach:
                 result = True
                 break
             escaped = [k for k, d in defs.items() if name in d[1] and k != key]  # (``super(Name, self)``)
-            if escaped and self.origin(other, name) == key:
+            origin = self.origin(other, name)
+            if escaped and origin == key:
                 # Used other than by a call: stored in a module-level table (a model
                 # registry) its calls are the table's; anywhere else, not all seen.
                 if any(k[1] != "<module>" for k in escaped):
@@ -1067,11 +1125,20 @@ class Reach:
                 if self.table_calls_dangerous(other, escaped, containers, site, active):
                     result = True
                     break
+            elif escaped and origin is None:
+                # Loaded other than by a call where the name is not a module-level
+                # binding (``hooks.add`` handed on, a function-level import): its
+                # calls are not all seen.
+                result = True
+                break
             if any(_names_base(c, name) for c in facts.classes if (other, c.name) != key):
                 result = True  # a subclass passes it its own arguments
                 break
             for caller, chain, kinds, _ in facts.calls:
-                if chain is None or chain[-1] != name or self.resolve_chain(other, chain) != key:
+                # Every call whose callee resolves to it, by whatever name (``from
+                # hooks import add as attach``, ``pkg.hooks.add``, a function-level
+                # import).
+                if chain is None or not kinds or self.resolve_chain(other, chain) != key:
                     continue
                 if any(self.dangerous(k, containers, site, active) for arg in kinds for k in arg):
                     result = True
