@@ -741,4 +741,44 @@ HANDED_ON_CASES: list[ProjectCase] = [
         live=("a.conv.bias",),
     ),
 ]
+HANDED_ON_CASES += [
+    ProjectCase(
+        "helper_reached_through_importlib_is_silent",
+        {
+            "pkg/__init__.py": "",
+            "pkg/layers.py": LAYERS,
+            "pkg/net.py": _NET,
+            "pkg/hooks.py": _HOOKS,
+            "pkg/main.py": """
+                import importlib
+                import torch
+                from pkg.net import Net
+
+                model = Net()
+                importlib.import_module("pkg.hooks").add(model)
+                """ + INPUTS,
+        },
+        entry="pkg.main",
+        live=("a.conv.bias",),
+    ),
+    ProjectCase(
+        "helper_reached_by_getattr_is_silent",
+        {
+            "pkg/__init__.py": "",
+            "pkg/layers.py": LAYERS,
+            "pkg/net.py": _NET,
+            "pkg/utils.py": _FREEZE,
+            "pkg/main.py": """
+                import torch
+                from pkg import utils
+                from pkg.net import Net
+
+                model = Net()
+                getattr(utils, "freeze_bn")(model)
+                """ + INPUTS,
+        },
+        entry="pkg.main",
+        live=("a.conv.bias",),
+    ),
+]
 PROJECT_CASES.extend(HANDED_ON_CASES)

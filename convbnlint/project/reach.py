@@ -173,6 +173,16 @@ def _mentions(node: ast.AST) -> tuple[set[str], set[str]]:
             called.add(id(sub.func))
     out, values = set(), set()
     for sub in ast.walk(node):
+        if (
+            isinstance(sub, ast.Call)
+            and isinstance(sub.func, ast.Name)
+            and sub.func.id == "getattr"
+            and len(sub.args) > 1
+            and isinstance(sub.args[1], ast.Constant)
+            and isinstance(sub.args[1].value, str)
+        ):
+            out.add(sub.args[1].value)  # ``getattr(hooks, "add")``: loaded as a value
+            values.add(sub.args[1].value)
         if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load):
             out.add(sub.id)
             if id(sub) not in called:
@@ -513,6 +523,9 @@ class _Function:
             chain = _chain(func) if isinstance(func, (ast.Name, ast.Attribute)) else None
             if chain is not None:
                 chain = self.callee_chain(chain)
+            if chain is None and isinstance(func, (ast.Name, ast.Attribute)):
+                # A callee not resolved by name: only the name it is called by.
+                chain = ("<unknown>", name)
             kinds = tuple(self.classify(a) for a in (*node.args, *(k.value for k in node.keywords)) if not _plain(a))
             loads = frozenset(
                 n.id for n in ast.walk(func) if isinstance(n, ast.Name) and n.id not in self.locals and n.id not in self.params
@@ -896,6 +909,8 @@ class Reach:
         or at an import of the calling scope)."""
         from convbnlint.project.graph import Imported
 
+        if chain[0] == "<unknown>":
+            return None
         fm = self.project.module_of(path)
         if chain[0] == "<import>":
             level, module, name = chain[1].split(":", 2)
@@ -1137,8 +1152,12 @@ class Reach:
             for caller, chain, kinds, _ in facts.calls:
                 # Every call whose callee resolves to it, by whatever name (``from
                 # hooks import add as attach``, ``pkg.hooks.add``, a function-level
-                # import).
-                if chain is None or not kinds or self.resolve_chain(other, chain) != key:
+                # import), and every call by its name of something not resolved
+                # (``importlib.import_module("pkg.hooks").add(model)``).
+                if chain is None or not kinds:
+                    continue
+                resolved = self.resolve_chain(other, chain)
+                if resolved != key and not (resolved is None and chain[-1] == name):
                     continue
                 if any(self.dangerous(k, containers, site, active) for arg in kinds for k in arg):
                     result = True
