@@ -22,6 +22,7 @@ from convbnlint.facts.arguments import string_value
 from convbnlint.facts.env import C_ESCAPE, C_HARMLESS, C_TEST, Ctx, Env
 from convbnlint.facts.prescan import NESTED, ScopeInfo, nested_bound
 from convbnlint.catalog import Apply
+from convbnlint.syntax.names import cst_receiver
 from convbnlint.ir import (
     ContainerState,
     ListState,
@@ -755,12 +756,7 @@ MAX_CHAIN = 32
 def _chain_longer_than(node: cst.BaseExpression, limit: int) -> bool:
     """Whether ``node`` has more than ``limit`` attribute, call or subscript levels."""
     for _ in range(limit + 1):
-        if isinstance(node, cst.Attribute):
-            node = node.value
-        elif isinstance(node, cst.Call):
-            node = node.func
-        elif isinstance(node, cst.Subscript):
-            node = node.value
-        else:
+        node = cst_receiver(node)
+        if node is None:
             return False
     return True

@@ -146,6 +146,18 @@ NAMED_BINDERS: frozenset[type] = frozenset(
 # --------------------------------------------------------------------------- libcst
 
 
+def cst_receiver(node: Any) -> Any:
+    """The expression a name is looked up on: ``a.b`` of ``a.b.c``, ``a.b(...)`` and
+    ``a.b[...]``; None for anything else (a name included)."""
+    import libcst as cst
+
+    if isinstance(node, (cst.Attribute, cst.Subscript)):
+        return node.value
+    if isinstance(node, cst.Call):
+        return node.func
+    return None
+
+
 def cst_full_name(node: Any) -> str | None:
     """``libcst.helpers.get_full_name_for_node`` for expressions (no import needed).
 
@@ -154,42 +166,19 @@ def cst_full_name(node: Any) -> str | None:
     import libcst as cst
 
     parts: list[str] = []
-    while True:
-        if isinstance(node, cst.Name):
-            parts.append(node.value)
-            break
+    while not isinstance(node, cst.Name):
         if isinstance(node, cst.Attribute):
             parts.append(node.attr.value)
-            node = node.value
-        elif isinstance(node, cst.Call):
-            node = node.func
-        elif isinstance(node, cst.Subscript):
-            node = node.value
-        elif not parts:
-            return None
-        else:
+        node = cst_receiver(node)
+        if node is None:
+            if not parts:
+                return None
             parts.append("None")  # (as libcst's helper: ``f"{None}.attr"``)
             break
+    else:
+        parts.append(node.value)
     parts.reverse()
     return ".".join(parts)
-
-
-def cst_root_name(node: Any) -> str | None:
-    """The name an expression's full name starts with (``a`` of ``a.b(c)[d].e``),
-    without building the full name."""
-    import libcst as cst
-
-    while True:
-        if isinstance(node, cst.Name):
-            return node.value
-        if isinstance(node, cst.Attribute):
-            node = node.value
-        elif isinstance(node, cst.Call):
-            node = node.func
-        elif isinstance(node, cst.Subscript):
-            node = node.value
-        else:
-            return None
 
 
 def table_from_cst(module: cst.Module) -> ImportTable:
@@ -339,8 +328,9 @@ class FastNames:
         return table.resolve(cst_full_name(node))
 
     def _root(self, node: Any) -> str | None:
-        """``cst_root_name``, remembered per node: the analysis asks for every prefix
-        of an attribute chain, which walking each to its root made cubic."""
+        """The name ``node``'s full name starts with (``a`` of ``a.b(c)[d].e``),
+        remembered per node: the analysis asks for every prefix of an attribute
+        chain, which walking each to its root made cubic."""
         import libcst as cst
 
         memo = self._roots
@@ -354,13 +344,8 @@ class FastNames:
             if isinstance(node, cst.Name):
                 root = node.value
                 break
-            if isinstance(node, cst.Attribute):
-                node = node.value
-            elif isinstance(node, cst.Call):
-                node = node.func
-            elif isinstance(node, cst.Subscript):
-                node = node.value
-            else:
+            node = cst_receiver(node)
+            if node is None:
                 root = None
                 break
         for n in path:
