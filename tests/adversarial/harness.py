@@ -27,6 +27,7 @@ import linecache
 import sys
 import warnings
 import zlib
+from contextlib import contextmanager
 
 import torch
 from torch import nn
@@ -55,8 +56,12 @@ def pos(frame):
     return (p[0], p[2] + 1)
 
 
-def execute(code, filename, mode, targets):
-    """mode: 'record' | 'random' | 'remove'. Returns (namespace, sites dict)."""
+@contextmanager
+def instrumented(in_case, position, mode, targets):
+    """While open, every catalogued biased layer built from the case's code (a frame
+    ``in_case`` accepts on the stack) is recorded in the yielded dict (id -> chain of
+    ``position(frame)``, innermost first); a layer whose chain meets ``targets`` has
+    its bias removed, zeroed or randomised (``mode``: record, remove, zero, random)."""
     sites = {}
     saved = []
 
@@ -66,8 +71,8 @@ def execute(code, filename, mode, targets):
             f = sys._getframe(1)
             chain = []
             while f is not None:
-                if f.f_code.co_filename == filename:
-                    chain.append(pos(f))
+                if in_case(f):
+                    chain.append(position(f))
                 f = f.f_back
             if not chain or id(self) in sites or getattr(self, "bias", None) is None:
                 return
@@ -92,16 +97,23 @@ def execute(code, filename, mode, targets):
     for cls in BIASED:
         saved.append((cls, cls.__dict__.get("__init__")))
         cls.__init__ = wrap(cls, cls.__init__)
-    ns = {"__name__": "advcase"}
     torch.manual_seed(0)
     try:
-        exec(code, ns)
+        yield sites
     finally:
         for cls, orig in reversed(saved):
             if orig is None:
                 del cls.__init__
             else:
                 cls.__init__ = orig
+
+
+def execute(code, filename, mode, targets):
+    """Run one case file's code. Returns (namespace, sites dict)."""
+    ns = {"__name__": "advcase"}
+    in_case = lambda f: f.f_code.co_filename == filename  # noqa: E731
+    with instrumented(in_case, pos, mode, targets) as sites:
+        exec(code, ns)
     return ns, sites
 
 
@@ -125,7 +137,12 @@ def lossf(out):
 
 def trajectory(code, filename, mode, targets):
     ns, _ = execute(code, filename, mode, targets)
-    model, inputs = ns["model"], tuple(ns["inputs"])
+    return train_and_eval(ns["model"], tuple(ns["inputs"]))
+
+
+def train_and_eval(model, inputs):
+    """Outputs of 3 SGD steps in train mode, then of eval mode (momentum 0.1 set to
+    None: a cumulative running mean, which absorbs a constant exactly)."""
     for m in model.modules():
         if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.momentum == 0.1:
             m.momentum = None

@@ -12,15 +12,16 @@ usage: python xharness.py CONVBNLINT CASE_DIR [OPTION...]   -> a ``RESULT {json}
 """
 
 from __future__ import annotations
-import sys, os, json, zlib, subprocess, importlib, warnings
 
-warnings.filterwarnings("ignore")
-import torch
-from torch import nn
+import importlib
+import json
+import os
+import subprocess
+import sys
 
-torch.set_default_dtype(torch.float64)
-torch.set_num_threads(1)
-BIASED = [nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose2d, nn.Linear]
+# (harness.py sits beside this script: its constructor instrumentation, training
+# run and comparison serve both.)
+from harness import instrumented, same, train_and_eval
 
 
 def pos(frame):
@@ -29,38 +30,8 @@ def pos(frame):
 
 
 def execute(folder, mode, targets):
-    sites = {}
-    saved = []
+    """Import the case's ``main`` afresh. Returns (module, sites dict)."""
     folder = os.path.realpath(folder)
-
-    def wrap(cls, orig):
-        def __init__(self, *a, **k):
-            orig(self, *a, **k)
-            f = sys._getframe(1)
-            chain = []
-            while f is not None:
-                if os.path.realpath(f.f_code.co_filename).startswith(folder + os.sep):
-                    chain.append(pos(f))
-                f = f.f_back
-            if not chain or id(self) in sites or getattr(self, "bias", None) is None:
-                return
-            sites[id(self)] = chain
-            if any(c in targets for c in chain):
-                if mode == "remove":
-                    self.register_parameter("bias", None)
-                elif mode == "zero":
-                    with torch.no_grad():
-                        self.bias.zero_()
-                elif mode == "random":
-                    g = torch.Generator().manual_seed(zlib.crc32(repr(chain[0]).encode()))
-                    with torch.no_grad():
-                        self.bias.copy_(torch.randn(self.bias.shape, generator=g) * 3)
-
-        return __init__
-
-    for cls in BIASED:
-        saved.append((cls, cls.__dict__.get("__init__")))
-        cls.__init__ = wrap(cls, cls.__init__)
     root = os.path.dirname(folder)
     for name in [
         m
@@ -69,59 +40,22 @@ def execute(folder, mode, targets):
         and os.path.realpath(mod.__file__).startswith(root + os.sep)
     ]:
         del sys.modules[name]
+
+    def in_case(f):
+        return os.path.realpath(f.f_code.co_filename).startswith(folder + os.sep)
+
     sys.path.insert(0, folder)
-    torch.manual_seed(0)
     try:
-        ns = importlib.import_module("main")
+        with instrumented(in_case, pos, mode, targets) as sites:
+            ns = importlib.import_module("main")
     finally:
         sys.path.remove(folder)
-        for cls, orig in reversed(saved):
-            if orig is None:
-                del cls.__init__
-            else:
-                cls.__init__ = orig
     return ns, sites
-
-
-def flat(out):
-    if isinstance(out, torch.Tensor):
-        return [out]
-    if isinstance(out, (list, tuple)):
-        return [t for o in out for t in flat(o)]
-    return []
 
 
 def trajectory(folder, mode, targets):
     ns, _ = execute(folder, mode, targets)
-    model, inputs = ns.model, tuple(ns.inputs)
-    for m in model.modules():
-        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.momentum == 0.1:
-            m.momentum = None
-    outs = []
-    model.train()
-    opt = torch.optim.SGD(list(model.parameters()), lr=0.05)
-    for step in range(3):
-        torch.manual_seed(1)
-        opt.zero_grad()
-        out = model(*inputs)
-        outs.append([t.detach().clone() for t in flat(out)])
-        g = torch.Generator().manual_seed(1234)
-        sum((t * torch.randn(t.shape, generator=g)).sum() for t in flat(out)).backward()
-        opt.step()
-    model.eval()
-    with torch.no_grad():
-        outs.append([t.detach().clone() for t in flat(model(*inputs))])
-    return outs
-
-
-def same(a, b):
-    return len(a) == len(b) and all(
-        len(x) == len(y)
-        and all(
-            s.shape == t.shape and torch.allclose(s, t, rtol=1e-8, atol=1e-8) for s, t in zip(x, y)
-        )
-        for x, y in zip(a, b)
-    )
+    return train_and_eval(ns.model, tuple(ns.inputs))
 
 
 def crashes(folder, site):
