@@ -54,10 +54,12 @@ KNOWN_LIMITS = {
 }
 
 
-def run_case(path: Path) -> dict:
-    env = dict(os.environ, PYTHONHASHSEED="0")
+def run_harness(script: str, *args: str) -> dict:
+    """Run ``script`` (``harness.py``, ``xharness.py``) in its own process; its
+    result, which must name at least one biased layer and no error."""
+    env = dict(os.environ, PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1")
     proc = subprocess.run(
-        [sys.executable, str(HERE / "harness.py"), str(path)],
+        [sys.executable, str(HERE / script), *args],
         capture_output=True,
         text=True,
         env=env,
@@ -66,14 +68,15 @@ def run_case(path: Path) -> dict:
     assert proc.returncode == 0, proc.stderr[-2000:]
     last = proc.stdout.strip().splitlines()[-1]
     assert last.startswith("RESULT "), proc.stdout[-2000:]
-    return json.loads(last[len("RESULT ") :])
+    result = json.loads(last[len("RESULT ") :])
+    assert result["error"] is None, result["error"]
+    assert result["sites"], "the program built no biased layer"
+    return result
 
 
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
 def test_case(path: Path) -> None:
-    result = run_case(path)
-    assert result["error"] is None, result["error"]
-    assert result["sites"], "the program built no biased layer"
+    result = run_harness("harness.py", str(path))
     bad = []
     for site in result["sites"]:
         where = f"{path.name}:{site['line']}:{site['column']} {site['flag']} {site['why']}"
@@ -88,39 +91,14 @@ def test_case(path: Path) -> None:
         assert any(s["verdict"] == "FP" for s in result["sites"]), "limit lifted: drop it from KNOWN_LIMITS"
 
 
-# Whole-project findings on a live bias, not fixed yet: each is a route the
-# project analysis does not follow (strict: a fix makes the test say so).
-WHOLE_PROJECT_PENDING: dict[str, str] = {}
-
-
-def _project_params() -> list:  # type: ignore[type-arg]
-    out = []
-    for folder in PROJECTS:
-        for mode in ("default", "whole-project"):
-            why = WHOLE_PROJECT_PENDING.get(folder.name) if mode == "whole-project" else None
-            marks = [pytest.mark.xfail(reason=why, strict=True)] if why else []
-            out.append(pytest.param(folder, mode, marks=marks, id=f"{folder.name}-{mode}"))
-    return out
-
-
-@pytest.mark.parametrize(("folder", "mode"), _project_params())
+@pytest.mark.parametrize("mode", ["default", "whole-project"])
+@pytest.mark.parametrize("folder", PROJECTS, ids=[p.name for p in PROJECTS])
 def test_project(folder: Path, mode: str, tmp_path: Path) -> None:
     (exe,) = convbnlint_cmd()
     case = tmp_path / "cases" / folder.name  # (a copy: no cache, no __pycache__ in tests/)
     shutil.copytree(folder, case)
-    env = dict(os.environ, PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1")
-    proc = subprocess.run(
-        [sys.executable, str(HERE / "xharness.py"), exe, str(case)]
-        + (["--whole-project"] if mode == "whole-project" else []),
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    result = json.loads(proc.stdout.strip().splitlines()[-1][len("RESULT ") :])
-    assert result["error"] is None, result["error"]
-    assert result["sites"], "the program built no biased layer"
+    options = ["--whole-project"] if mode == "whole-project" else []
+    result = run_harness("xharness.py", exe, str(case), *options)
     bad = [
         f"{s['verdict']}: {folder.name}/{s['file']}:{s['line']}:{s['column']} {s['flag']} {s['why']}"
         for s in result["sites"]
